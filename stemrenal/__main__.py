@@ -1,0 +1,5 @@
+"""`python -m stemrenal`."""
+
+from stemrenal.cli import main
+
+main()

@@ -1,0 +1,223 @@
+"""The command line: parse options, call the library, hand results to the writers.
+
+Errors become exit codes in exactly one place, `StemrenalGroup.invoke`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
+from stemrenal.options import DurationType, StudyIdType, TermType, filter_options, output_options
+from stemrenal.query import Filters
+from stemrenal.render import Format, OutputOptions
+
+NOTICE = "stemrenal summarises published research; it is not medical advice."
+
+
+class StemrenalGroup(click.Group):
+    """Translates domain errors and Ctrl-C into exit codes, once, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except RegistryError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            count = len(exc.problems)
+            raise click.ClickException(
+                f"the registry has {count} problem{'s' if count != 1 else ''}; "
+                "run `stemrenal validate` for the full list"
+            ) from None
+        except UsageProblem as exc:
+            hint = [exc.option] if exc.option else None
+            raise click.BadParameter(str(exc), param_hint=hint) if hint else click.UsageError(
+                str(exc)
+            ) from None
+        except StemrenalError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- the group
+
+
+@click.group(cls=StemrenalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--registry",
+    type=click.Path(exists=True, dir_okay=True, readable=False),
+    multiple=True,
+    envvar="STEMRENAL_REGISTRY",
+    metavar="PATH",
+    help="Registry file or directory of *.toml (repeatable). Default: $STEMRENAL_REGISTRY "
+    "(paths separated by the OS path separator), else the bundled registry.",
+)
+@click.version_option(package_name="stemrenal", prog_name="stemrenal")
+@click.pass_context
+def cli(ctx: click.Context, registry: tuple[str, ...]) -> None:
+    """What does the clinical evidence on stem-cell therapy in kidney disease show?
+
+    Every result comes with its study's design, size, follow-up, citation and limitations.
+    stemrenal informs; it gives no medical advice.
+
+    \b
+    Examples:
+      stemrenal list --disease lupus
+      stemrenal outcomes --endpoint proteinuria --format csv -o proteinuria.csv
+      stemrenal show ranjbar-2022-lupus-nephritis
+    """
+    ctx.obj = tuple(registry)
+
+
+def _registry_paths() -> tuple[str, ...]:
+    obj = click.get_current_context().find_root().obj
+    return tuple(obj or ())
+
+
+def _notice(count: int, noun: str = "studies") -> None:
+    """On a terminal only: the not-medical-advice line, and a note when nothing matched."""
+    from stemrenal.render import is_terminal
+
+    if is_terminal(sys.stderr):
+        if count == 0:
+            click.echo(f"No {noun} match these filters.", err=True)
+        click.echo(NOTICE, err=True)
+
+
+def main() -> None:
+    """Console-script entry point: Ctrl-C before click takes over still exits 130, quietly."""
+    try:
+        cli(prog_name="stemrenal")
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(ExitCode.INTERRUPTED)
+
+
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@cli.command("list")
+@filter_options
+@output_options()
+def list_studies(filters: Filters, output: OutputOptions) -> None:
+    """List the studies that match, one row each, with citation and limitations.
+
+    \b
+    Example:
+      stemrenal list --disease lupus --design rct
+    """
+    from stemrenal import report
+
+    _notice(report.list_studies(_registry_paths(), filters, output))
+
+
+@cli.command("outcomes")
+@filter_options
+@output_options()
+def outcomes(filters: Filters, output: OutputOptions) -> None:
+    """List reported outcomes, one row each; --endpoint also narrows the rows.
+
+    \b
+    Example:
+      stemrenal outcomes --endpoint proteinuria
+    """
+    from stemrenal import report
+
+    _notice(report.list_outcomes(_registry_paths(), filters, output), "outcomes")
+
+
+@cli.command("summary")
+@filter_options
+@output_options(sortable=False)
+def summary(filters: Filters, output: OutputOptions) -> None:
+    """Count studies and participants by disease, cell source, cell type, tissue and design.
+
+    Participants of overlapping studies are counted once (the largest study of each group).
+
+    \b
+    Example:
+      stemrenal summary --design rct
+    """
+    from stemrenal import report
+
+    _notice(report.summary(_registry_paths(), filters, output))
+
+
+@cli.command("show")
+@click.argument("study_id", metavar="ID", type=StudyIdType())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"], case_sensitive=False),
+    help="Default: formatted text on a terminal, plain text otherwise.",
+)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def show(study_id: str, fmt: str | None, output: str | None) -> None:
+    """Show one study in full: design, arms, outcomes, safety, limitations and citation.
+
+    \b
+    Example:
+      stemrenal show ranjbar-2022-lupus-nephritis
+    """
+    from stemrenal import report
+
+    report.show(_registry_paths(), study_id, Format(fmt.lower()) if fmt else None, output)
+    _notice(1)
+
+
+@cli.command("vocab")
+@click.argument(
+    "kinds",
+    nargs=-1,
+    metavar="[diseases|endpoints|cell-types|cell-sources|tissues|designs]...",
+    type=click.Choice(["diseases", "endpoints", "cell-types", "cell-sources", "tissues", "designs"]),
+)
+@output_options(sortable=False)
+def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
+    """List the accepted terms, with labels and aliases (English and Chinese).
+
+    \b
+    Example:
+      stemrenal vocab diseases
+    """
+    from stemrenal import report
+
+    report.vocab(kinds, output)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, readable=False))
+def validate(paths: tuple[str, ...]) -> None:
+    """Check registry files; print every problem as FILE:LINE: study ID: field: message.
+
+    With no PATH: the --registry paths, else $STEMRENAL_REGISTRY, else the bundled registry.
+    Exit 0 when clean, 1 when there is any problem.
+
+    \b
+    Example:
+      stemrenal validate data/studies.toml
+    """
+    from stemrenal import report
+
+    if report.validate(paths or _registry_paths()):
+        raise click.exceptions.Exit(ExitCode.DATA)
+
+
+@cli.command("schema")
+def schema() -> None:
+    """Print the registry's JSON Schema, for editors that check TOML as you type.
+
+    \b
+    Example:
+      stemrenal schema > stemrenal.schema.json
+    """
+    from stemrenal import report
+
+    report.schema()

@@ -1,0 +1,205 @@
+"""Options shared by several commands, and the parameter types behind them.
+
+Each shared group of options is declared once and packed into one value object
+(`Filters`, `OutputOptions`), so command signatures stay short.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
+
+from stemrenal.query import Filters
+from stemrenal.render import Format, OutputOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ----------------------------------------------------------------------------- parameter types
+
+
+class TermType(click.ParamType):
+    """A vocabulary term: any alias, English or Chinese, resolved to its canonical id."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from stemrenal import vocabulary
+
+        found = vocabulary.lookup(self.kind, str(value))
+        if found is None:
+            close = vocabulary.suggest(self.kind, str(value))
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            self.fail(
+                f"unknown {self.kind} term {value!r}.{hint} "
+                f"(`stemrenal vocab {self.kind}s` lists them)",
+                param,
+                ctx,
+            )
+        return found
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        from stemrenal import vocabulary
+
+        typed = incomplete.casefold()
+        return [
+            CompletionItem(term.id, help=term.label)
+            for term in vocabulary.terms(self.kind)
+            if term.id.startswith(typed)
+            or any(alias.casefold().startswith(typed) for alias in term.aliases)
+        ]
+
+
+class DurationType(click.ParamType):
+    """A duration as people type it (8w, 6 months, 1.5y), in months."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from stemrenal.durations import parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class StudyIdType(click.ParamType):
+    """A study id; completes from the registry in use."""
+
+    name = "study-id"
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        from stemrenal import registry
+
+        paths = ctx.find_root().params.get("registry") or ()
+        studies, _ = registry.check(paths)
+        return [CompletionItem(s.id) for s in studies if s.id.startswith(incomplete)]
+
+
+# ----------------------------------------------------------------------------- shared options
+
+
+def _stack(options: Sequence[Callable[[F], F]], fn: F) -> F:
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _terms(kind: str, flag: str, dest: str, what: str) -> Callable[[F], F]:
+    return click.option(
+        flag, dest, type=TermType(kind), multiple=True, help=f"{what} (repeat for OR; any alias)."
+    )
+
+
+_FILTERS = [
+    _terms("disease", "--disease", "diseases", "Condition studied, e.g. lupus, CKD, 狼疮性肾炎"),
+    _terms("cell-source", "--cell-source", "cell_sources", "autologous or allogeneic"),
+    _terms("cell-type", "--cell-type", "cell_types", "Cell type, e.g. msc, cd34, bm-mnc"),
+    _terms("tissue", "--tissue", "tissues", "Tissue of origin, e.g. bone-marrow, adipose"),
+    _terms("endpoint", "--endpoint", "endpoints", "Reported endpoint, e.g. egfr, proteinuria"),
+    _terms("design", "--design", "designs", "Study design, e.g. rct, single-arm"),
+    click.option("--min-followup", type=DurationType(), help="Follow-up at least, e.g. 12m, 1y."),
+    click.option("--max-followup", type=DurationType(), help="Follow-up at most, e.g. 8w."),
+    click.option("--min-n", type=click.IntRange(min=0), help="At least N participants enrolled."),
+    click.option("--since", type=int, metavar="YEAR", help="Published in or after YEAR."),
+    click.option("--until", type=int, metavar="YEAR", help="Published in or before YEAR."),
+    click.option(
+        "--search",
+        multiple=True,
+        metavar="TEXT",
+        help="Case-insensitive text in title, authors, population, intervention or limitations.",
+    ),
+    click.option(
+        "--exclude-cell-free",
+        is_flag=True,
+        help="Leave out products that are not cells (e.g. extracellular vesicles).",
+    ),
+]
+
+_FILTER_NAMES = (
+    "diseases cell_sources cell_types tissues endpoints designs min_followup max_followup "
+    "min_n since until search exclude_cell_free"
+).split()
+
+
+def filter_options(fn: F) -> F:
+    """Add the shared filters and pass them on as one `filters: Filters` argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _FILTER_NAMES}
+        for name, value in values.items():
+            if isinstance(value, list):
+                values[name] = tuple(value)
+        return fn(*args, filters=Filters(**values), **kwargs)
+
+    return _stack(_FILTERS, wrapper)  # type: ignore[arg-type]
+
+
+def _format_option(choices: Sequence[Format]) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice([f.value for f in choices], case_sensitive=False),
+        help="Output format. Default: table on a terminal, tsv otherwise "
+        "(or from the --output file's suffix).",
+    )
+
+
+def output_options(sortable: bool = True, formats: Sequence[Format] = tuple(Format)) -> Callable[[F], F]:
+    """Add the shared output options and pass them on as one `output: OutputOptions` argument."""
+    options: list[Callable[[F], F]] = [
+        _format_option(formats),
+        click.option(
+            "--columns",
+            metavar="A,B,...",
+            help="Columns to show, in order (table, csv, tsv, markdown). `--columns help` lists them.",
+        ),
+    ]
+    if sortable:
+        options += [
+            click.option("--sort", metavar="KEY", help="Sort by id, year, n, follow-up, design, "
+                         "title or author; prefix - for descending."),
+            click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows."),
+        ]
+    options += [
+        click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."),
+        click.option("--no-header", is_flag=True, help="Leave out the header row."),
+        click.option("--bom", is_flag=True, help="Start with a UTF-8 byte-order mark (for spreadsheets)."),
+        click.option("--safe-csv", is_flag=True, help="Prefix cells starting with = + - @ with ' "
+                     "so spreadsheets show them as text."),
+    ]
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            fmt = kwargs.pop("fmt")
+            columns = kwargs.pop("columns")
+            output = OutputOptions(
+                format=Format(fmt.lower()) if fmt else None,
+                columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+                sort=kwargs.pop("sort", None),
+                limit=kwargs.pop("limit", None),
+                output=kwargs.pop("output"),
+                header=not kwargs.pop("no_header"),
+                bom=kwargs.pop("bom"),
+                safe_csv=kwargs.pop("safe_csv"),
+            )
+            return fn(*args, output=output, **kwargs)
+
+        return _stack(options, wrapper)  # type: ignore[arg-type]
+
+    return decorate

@@ -1,0 +1,226 @@
+"""Select, order and summarise studies: pure functions over validated records, no I/O.
+
+Filters combine with AND across options; the values of one option combine with OR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stemrenal.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from stemrenal.models import Outcome, Study
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked for; empty tuples and None mean "any"."""
+
+    diseases: tuple[str, ...] = ()
+    cell_sources: tuple[str, ...] = ()
+    cell_types: tuple[str, ...] = ()
+    tissues: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    designs: tuple[str, ...] = ()
+    min_followup: float | None = None
+    max_followup: float | None = None
+    min_n: int | None = None
+    since: int | None = None
+    until: int | None = None
+    search: tuple[str, ...] = ()
+    exclude_cell_free: bool = False
+
+
+def _any_of(wanted: tuple[str, ...], have: Iterable[str | None]) -> bool:
+    return not wanted or any(value in wanted for value in have)
+
+
+def _within(value: float | None, low: float | None, high: float | None) -> bool:
+    if low is None and high is None:
+        return True
+    if value is None:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def search_text(study: Study) -> str:
+    """What --search looks in: title, authors, population, intervention and limitations."""
+    parts = [study.title, study.population, *study.citation.authors]
+    parts += [str(v) for v in study.intervention.model_dump().values() if v is not None]
+    parts += [limitation.text for limitation in study.limitations]
+    return "\n".join(parts).casefold()
+
+
+def matches(study: Study, filters: Filters) -> bool:
+    """True when the study passes every filter."""
+    f = filters
+    intervention = study.intervention
+    return (
+        _any_of(f.diseases, study.conditions)
+        and _any_of(f.cell_sources, [intervention.cell_source])
+        and _any_of(f.cell_types, [intervention.cell_type])
+        and _any_of(f.tissues, [intervention.tissue])
+        and _any_of(f.endpoints, (outcome.endpoint for outcome in study.outcomes))
+        and _any_of(f.designs, [study.design.kind])
+        and _within(study.follow_up_months, f.min_followup, f.max_followup)
+        and _within(study.enrolled, f.min_n, None)
+        and _within(study.year, f.since, f.until)
+        and (not f.exclude_cell_free or not study.cell_free)
+        and (not f.search or any(s.casefold() in search_text(study) for s in f.search))
+    )
+
+
+def select(studies: Iterable[Study], filters: Filters) -> tuple[Study, ...]:
+    """The studies that pass the filters, in registry order."""
+    return tuple(study for study in studies if matches(study, filters))
+
+
+def _first_author(study: Study) -> str:
+    return study.citation.authors[0].casefold()
+
+
+#: Sort keys for --sort; each maps a study to a comparable value (None sorts last).
+SORT_KEYS: dict[str, Callable[[Study], Any]] = {
+    "id": lambda s: s.id,
+    "year": lambda s: s.year,
+    "n": lambda s: s.enrolled,
+    "follow-up": lambda s: s.follow_up_months,
+    "design": lambda s: s.design.kind,
+    "title": lambda s: s.title.casefold(),
+    "author": _first_author,
+}
+_SORT_ALIASES = {"enrolled": "n", "follow_up": "follow-up", "follow_up_months": "follow-up"}
+
+
+def parse_sort(key: str) -> tuple[str, bool]:
+    """(canonical key, descending) from what the user typed, e.g. "-year"."""
+    descending = key.startswith("-")
+    name = key.lstrip("-+").strip().casefold()
+    name = _SORT_ALIASES.get(name, name)
+    if name not in SORT_KEYS:
+        valid = ", ".join(SORT_KEYS)
+        raise UsageProblem(f"unknown sort key {key!r}; valid keys: {valid} (prefix - to reverse)")
+    return name, descending
+
+
+def order(studies: Sequence[Study], sort: str | None) -> tuple[Study, ...]:
+    """Studies sorted by a --sort key; missing values always last, ties keep registry order."""
+    if sort is None:
+        return tuple(studies)
+    name, descending = parse_sort(sort)
+    key = SORT_KEYS[name]
+    present = [s for s in studies if key(s) is not None]
+    missing = [s for s in studies if key(s) is None]
+    return (*sorted(present, key=key, reverse=descending), *missing)
+
+
+def outcome_rows(
+    studies: Iterable[Study], endpoints: tuple[str, ...] = ()
+) -> list[tuple[Study, Outcome]]:
+    """One (study, outcome) pair per reported outcome, narrowed to `endpoints` when given."""
+    return [
+        (study, outcome)
+        for study in studies
+        for outcome in study.outcomes
+        if not endpoints or outcome.endpoint in endpoints
+    ]
+
+
+def overlap_groups(studies: Sequence[Study]) -> list[list[Study]]:
+    """Studies joined by `overlaps` (in either direction), each group in registry order."""
+    by_id = {study.id: study for study in studies}
+    parent = {study.id: study.id for study in studies}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for study in studies:
+        for other in study.overlaps:
+            if other in by_id:
+                parent[root(other)] = root(study.id)
+    groups: dict[str, list[Study]] = {}
+    for study in studies:
+        groups.setdefault(root(study.id), []).append(by_id[study.id])
+    return list(groups.values())
+
+
+def participants(studies: Sequence[Study]) -> int:
+    """Participants without double counting: overlapping studies count as their largest one.
+
+    Studies that share participants (`overlaps`) form a group; the group contributes the
+    largest `enrolled` among its members, on the assumption that the smaller reports are
+    subsets of it. Studies that do not report `enrolled` add nothing.
+    """
+    total = 0
+    for group in overlap_groups(studies):
+        sizes = [s.enrolled for s in group if s.enrolled is not None]
+        total += max(sizes, default=0)
+    return total
+
+
+COUNTING_NOTE = (
+    "participants are counted once per group of overlapping studies (the largest enrolled "
+    "in the group); studies without a reported enrolment add none; a study with several "
+    "conditions is counted under each"
+)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One row of a summary: how many studies and participants share a value."""
+
+    dimension: str
+    term: str
+    studies: int
+    participants: int
+
+
+_DIMENSIONS: dict[str, Callable[[Study], Iterable[str | None]]] = {
+    "disease": lambda s: s.conditions,
+    "cell-source": lambda s: [s.intervention.cell_source],
+    "cell-type": lambda s: [s.intervention.cell_type],
+    "tissue": lambda s: [s.intervention.tissue],
+    "design": lambda s: [s.design.kind],
+}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Totals and breakdowns of a selection; totals reconcile with `list`."""
+
+    studies: int
+    participants: int
+    participants_reported_sum: int
+    randomized: int
+    enrolment_not_reported: int
+    overlap_groups: int
+    rows: tuple[Breakdown, ...]
+
+
+def summarise(studies: Sequence[Study]) -> Summary:
+    """Counts by disease, cell source, cell type, tissue and design, plus totals."""
+    rows: list[Breakdown] = []
+    for dimension, values in _DIMENSIONS.items():
+        buckets: dict[str, list[Study]] = {}
+        for study in studies:
+            for value in dict.fromkeys(values(study)):
+                buckets.setdefault(value or "not-reported", []).append(study)
+        rows.extend(
+            Breakdown(dimension, term, len(members), participants(members))
+            for term, members in sorted(buckets.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        )
+    return Summary(
+        studies=len(studies),
+        participants=participants(studies),
+        participants_reported_sum=sum(s.enrolled or 0 for s in studies),
+        randomized=sum(1 for s in studies if s.design.randomized),
+        enrolment_not_reported=sum(1 for s in studies if s.enrolled is None),
+        overlap_groups=sum(1 for g in overlap_groups(studies) if len(g) > 1),
+        rows=tuple(rows),
+    )

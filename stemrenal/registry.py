@@ -1,0 +1,220 @@
+"""Find registry files, parse them with tomli, validate every study, and say where each problem is.
+
+Problems are collected, never raised one at a time: a registry edited by many hands should be
+fixable in one pass. No parser exception escapes as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stemrenal.errors import Problem, RegistryError
+from stemrenal.locate import Locator
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from stemrenal.models import Study
+
+#: Environment variable naming registry files or directories, separated by os.pathsep.
+ENV_VAR = "STEMRENAL_REGISTRY"
+
+
+def bundled_path() -> Path:
+    """The registry shipped with stemrenal.
+
+    Two candidates, because hatchling's force-include reaches a wheel but not an editable
+    install: the packaged resource first, then the checkout's ``data/studies.toml``.
+    """
+    from importlib.resources import files
+
+    packaged = Path(str(files("stemrenal"))) / "data" / "studies.toml"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "data" / "studies.toml"
+
+
+def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], list[Problem]]:
+    """Registry files to read: each path is a file or a directory of ``*.toml``.
+
+    With no paths, the bundled registry. Problems (a missing path, an empty directory) are
+    returned, not raised, so `validate` can report them beside the others.
+    """
+    if not paths:
+        return [bundled_path()], []
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            tomls = sorted(
+                p
+                for p in path.rglob("*.toml")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not tomls:
+                problems.append(Problem(str(path), None, None, None, "no *.toml files in directory"))
+            found.extend(tomls)
+        elif path.exists():
+            found.append(path)
+        else:
+            problems.append(Problem(str(path), None, None, None, "no such file or directory"))
+    return found, problems
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What one file yielded: valid studies, and problems with everything else."""
+
+    path: Path
+    studies: tuple[Study, ...]
+    problems: tuple[Problem, ...]
+    lines: tuple[int | None, ...] = ()
+
+
+def read_file(path: Path) -> FileResult:
+    """Parse and validate one registry file; every failure becomes a Problem."""
+    name = str(path)
+    text, problem = _read_text(path)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    assert text is not None
+    data, problem = _parse(name, text)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    return _validate(name, text, data)
+
+
+def _read_text(path: Path) -> tuple[str | None, Problem | None]:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(name, None, None, None, f"cannot read file: {exc.strerror or exc}")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, Problem(
+            name, line, None, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save as UTF-8"
+        )
+
+
+def _parse(name: str, text: str) -> tuple[dict[str, Any], Problem | None]:
+    import tomli
+
+    try:
+        return tomli.loads(text), None
+    except tomli.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        return {}, Problem(name, line, None, None, f"invalid TOML: {message}")
+    except RecursionError:
+        return {}, Problem(name, None, None, None, "invalid TOML: nested too deeply")
+
+
+def _validate(name: str, text: str, data: dict[str, Any]) -> FileResult:
+    from pydantic import ValidationError
+
+    from stemrenal.models import Study
+
+    locator = Locator(text)
+    problems = [
+        Problem(name, locator.key_line((key,)), None, key, "unknown top-level key; use [[study]]")
+        for key in data
+        if key != "study"
+    ]
+    tables = data.get("study")
+    if not isinstance(tables, list) or not tables:
+        message = "no [[study]] tables found" if tables is None else "`study` must be [[study]] tables"
+        return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
+    studies: list[Study] = []
+    lines: list[int | None] = []
+    for index, table in enumerate(tables):
+        try:
+            studies.append(Study.model_validate(table))
+            lines.append(locator.line(index, ()))
+        except ValidationError as exc:
+            problems.extend(_explain(name, locator, index, table, exc))
+    return FileResult(Path(name), tuple(studies), tuple(problems), tuple(lines))
+
+
+def _explain(
+    name: str, locator: Locator, index: int, table: object, exc: ValidationError
+) -> Iterable[Problem]:
+    raw_id = table.get("id") if isinstance(table, dict) else None
+    study = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        ctx = error.get("ctx") or {}
+        if not loc and "field" in ctx:
+            loc = (str(ctx["field"]),)
+        line = locator.line(index, loc)
+        yield Problem(name, line, study, _dotted(loc) or "(study)", _message(error))
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key (not part of the registry format)",
+}
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind in _MESSAGES:
+        return str(_MESSAGES[kind])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind in {"string_pattern_mismatch", "literal_error"}:
+        shown = repr(error.get("input"))
+        message += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+    return message
+
+
+def check(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[tuple[Study, ...], list[Problem]]:
+    """Every valid study and every problem in the registry; nothing is raised."""
+    files, problems = sources(paths)
+    origins: list[tuple[Study, str, int | None]] = []
+    for path in files:
+        result = read_file(path)
+        origins.extend(zip(result.studies, [str(path)] * len(result.studies), result.lines))
+        problems.extend(result.problems)
+    problems.extend(cross_check(origins))
+    return tuple(study for study, _, _ in origins), problems
+
+
+def cross_check(origins: Sequence[tuple[Study, str, int | None]]) -> list[Problem]:
+    """Rules that span studies and files: unique ids, overlaps that name real studies."""
+    first: dict[str, tuple[str, int | None]] = {}
+    problems: list[Problem] = []
+    for study, file, line in origins:
+        if study.id in first:
+            where = "{}:{}".format(*first[study.id])
+            problems.append(Problem(file, line, study.id, "id", f"duplicate id; first used at {where}"))
+        else:
+            first[study.id] = (file, line)
+    for study, file, line in origins:
+        problems.extend(
+            Problem(file, line, study.id, "overlaps", f"names unknown study {other!r}")
+            for other in study.overlaps
+            if other not in first
+        )
+    return problems
+
+
+def load(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[Study, ...]:
+    """The registry's studies; RegistryError (with every problem) if any file is invalid."""
+    studies, problems = check(paths)
+    if problems:
+        raise RegistryError(problems)
+    return studies

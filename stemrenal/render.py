@@ -1,0 +1,222 @@
+"""Output formats: one writer per format, chosen through one table, fed plain strings.
+
+Registry text is data: every cell passes through `clean` (the only sanitiser), and the
+terminal table wraps cells in Rich `Text`, so nothing is read as markup. Rich is imported only
+by the table writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TextIO
+
+from stemrenal.columns import Table
+
+NOT_REPORTED = "not reported"
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    CSV = "csv"
+    TSV = "tsv"
+    JSON = "json"
+    JSONL = "jsonl"
+    MARKDOWN = "markdown"
+
+
+#: Formats whose output is the full record, not a table of columns.
+RECORD_FORMATS = frozenset({Format.JSON, Format.JSONL})
+
+_SUFFIXES = {
+    ".csv": Format.CSV,
+    ".tsv": Format.TSV,
+    ".tab": Format.TSV,
+    ".json": Format.JSON,
+    ".jsonl": Format.JSONL,
+    ".ndjson": Format.JSONL,
+    ".md": Format.MARKDOWN,
+    ".markdown": Format.MARKDOWN,
+}
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Everything the output options say, packed once for every command."""
+
+    format: Format | None = None
+    columns: tuple[str, ...] | None = None
+    sort: str | None = None
+    limit: int | None = None
+    output: str | None = None
+    header: bool = True
+    bom: bool = False
+    safe_csv: bool = False
+
+
+def choose_format(options: OutputOptions, stream: TextIO) -> Format:
+    """An explicit --format wins; then the --output suffix; then table on a terminal, else TSV."""
+    if options.format is not None:
+        return options.format
+    if options.output:
+        for suffix, fmt in _SUFFIXES.items():
+            if options.output.lower().endswith(suffix):
+                return fmt
+    return Format.TABLE if is_terminal(stream) else Format.TSV
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """True when a person is reading this stream directly."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
+
+
+def clean(value: str, multiline: bool = False) -> str:
+    """Remove control characters (ESC, BEL, C1, bidi overrides); fold line breaks unless multiline."""
+    if not multiline:
+        value = _LINE_BREAKS.sub(" ", value)
+    return _CONTROL.sub("", value.replace("\r\n", "\n"))
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: str) -> str:
+    """Make a spreadsheet show a cell as text: prefix formula-like cells with an apostrophe."""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:
+    rows = [[clean(cell) if cell is not None else "" for cell in row] for row in table.rows]
+    if options.safe_csv:
+        rows = [[defuse(cell) for cell in row] for row in rows]
+    return rows
+
+
+def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: bool) -> None:
+    if options.bom:
+        stream.write("\ufeff")
+    if tab:
+        writer = csv.writer(
+            stream, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None, lineterminator="\n"
+        )
+    else:
+        writer = csv.writer(stream, lineterminator="\r\n")
+    if options.header:
+        writer.writerow(table.headers)
+    writer.writerows(_plain_cells(table, options))
+
+
+def write_csv(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
+    write_delimited(table, options, stream, tab=False)
+
+
+def write_tsv(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
+    write_delimited(table, options, stream, tab=True)
+
+
+def _md(cell: str | None) -> str:
+    text = clean(cell, multiline=True) if cell is not None else NOT_REPORTED
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def write_markdown(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
+    if options.bom:
+        stream.write("\ufeff")
+    lines = []
+    if options.header:
+        lines.append("| " + " | ".join(_md(h) for h in table.headers) + " |")
+        lines.append("|" + "|".join(" --- " for _ in table.headers) + "|")
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
+    if table.caption:
+        lines += ["", _md(table.caption)]
+    stream.write("\n".join(lines) + "\n" if lines else "")
+
+
+def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    console = Console(
+        file=stream,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        force_terminal=terminal,
+        width=None if terminal else 1_000_000,
+        soft_wrap=not terminal,
+    )
+    rich_table = RichTable(
+        box=box.ROUNDED if terminal else None,
+        show_header=options.header,
+        show_lines=terminal,
+        caption=Text(clean(table.caption)) if table.caption else None,
+        pad_edge=terminal,
+        collapse_padding=not terminal,
+    )
+    for name in table.headers:
+        wide = name in {"limitations", "finding", "result", "title", "population", "safety"}
+        rich_table.add_column(
+            Text(name), overflow="fold", ratio=3 if wide else 1, no_wrap=not terminal
+        )
+    for row in table.rows:
+        rich_table.add_row(
+            *(
+                Text(clean(cell, multiline=True)) if cell is not None else Text(NOT_REPORTED, style="dim")
+                for cell in row
+            )
+        )
+    console.print(rich_table)
+
+
+TableWriter = Callable[[Table, OutputOptions, TextIO, bool], None]
+
+WRITERS: dict[Format, TableWriter] = {
+    Format.TABLE: write_table,
+    Format.CSV: write_csv,
+    Format.TSV: write_tsv,
+    Format.MARKDOWN: write_markdown,
+}
+
+
+def write_records(records: Any, fmt: Format, stream: TextIO) -> None:
+    """JSON: one document; JSONL: one record per line. Non-ASCII text stays readable."""
+    if fmt is Format.JSONL:
+        items = records if isinstance(records, list) else [records]
+        for item in items:
+            stream.write(json.dumps(item, ensure_ascii=False) + "\n")
+    else:
+        stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+
+
+def emit(
+    options: OutputOptions,
+    table: Callable[[Format], Table],
+    records: Callable[[], Any],
+) -> None:
+    """Write one result in the chosen format, to stdout or atomically to --output.
+
+    `table` and `records` are called lazily, so JSON output never builds strings for columns
+    and CSV output never dumps whole records.
+    """
+    from stemrenal.output import open_output
+
+    with open_output(options.output) as stream:
+        fmt = choose_format(options, stream)
+        if fmt in RECORD_FORMATS:
+            write_records(records(), fmt, stream)
+        else:
+            WRITERS[fmt](table(fmt), options, stream, is_terminal(stream))

@@ -1,0 +1,120 @@
+"""Canonical terms (diseases, cell types, endpoints...) and the aliases people type for them.
+
+The terms live in ``vocabulary.toml`` beside this module: data, not code. Matching is exact on
+the canonical id, a label or an alias (case-, width- and separator-insensitive); there is no
+hidden hierarchy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from stemrenal.errors import UnknownTermError
+
+#: Vocabulary kinds, as named in vocabulary.toml, in display order.
+KINDS: tuple[str, ...] = ("disease", "cell-type", "cell-source", "tissue", "design", "endpoint")
+
+#: Plural names used on the command line (``stemrenal vocab diseases``).
+PLURALS: dict[str, str] = {
+    "diseases": "disease",
+    "cell-types": "cell-type",
+    "cell-sources": "cell-source",
+    "tissues": "tissue",
+    "designs": "design",
+    "endpoints": "endpoint",
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One canonical term with its label and the aliases that resolve to it."""
+
+    kind: str
+    id: str
+    label: str
+    aliases: tuple[str, ...]
+    cell_free: bool = False
+
+
+def normalise(text: str) -> str:
+    """Fold case, full-width forms and separators so "Lupus Nephritis" finds lupus-nephritis."""
+    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    return "-".join(folded.replace("_", " ").replace("-", " ").split())
+
+
+@cache
+def _load() -> dict[str, tuple[Term, ...]]:
+    import tomli
+
+    raw = tomli.loads((Path(__file__).parent / "vocabulary.toml").read_text(encoding="utf-8"))
+    return {
+        kind: tuple(
+            Term(
+                kind=kind,
+                id=entry["id"],
+                label=entry["label"],
+                aliases=tuple(entry.get("aliases", ())),
+                cell_free=bool(entry.get("cell_free", False)),
+            )
+            for entry in raw.get(kind, [])
+        )
+        for kind in KINDS
+    }
+
+
+def terms(kind: str) -> tuple[Term, ...]:
+    """All canonical terms of one kind, in file order."""
+    return _load()[kind]
+
+
+@cache
+def _index(kind: str) -> dict[str, str]:
+    """Every normalised spelling (id, label, alias) -> canonical id."""
+    index: dict[str, str] = {}
+    for term in terms(kind):
+        for spelling in (term.id, term.label, *term.aliases):
+            index.setdefault(normalise(spelling), term.id)
+    return index
+
+
+def ids(kind: str) -> frozenset[str]:
+    """The canonical ids of one kind: what the registry may use."""
+    return frozenset(term.id for term in terms(kind))
+
+
+def term(kind: str, term_id: str) -> Term:
+    """The term with this canonical id (KeyError when there is none)."""
+    for candidate in terms(kind):
+        if candidate.id == term_id:
+            return candidate
+    raise KeyError(term_id)
+
+
+def lookup(kind: str, text: str) -> str | None:
+    """The canonical id that ``text`` names (id, label or alias), or None."""
+    return _index(kind).get(normalise(text))
+
+
+def suggest(kind: str, text: str, limit: int = 3) -> list[str]:
+    """Canonical ids whose spellings are closest to ``text``, best first."""
+    index = _index(kind)
+    key = normalise(text)
+    close = difflib.get_close_matches(key, list(index), n=limit * 3, cutoff=0.6)
+    close += [k for k in index if key and len(key) > 2 and (key in k or k in key)]
+    found: list[str] = []
+    for spelling in close:
+        if index[spelling] not in found:
+            found.append(index[spelling])
+    return found[:limit]
+
+
+def resolve(kind: str, text: str) -> str:
+    """The canonical id for what a user typed; UnknownTermError names the closest terms."""
+    found = lookup(kind, text)
+    if found is None:
+        raise UnknownTermError(kind, text, suggest(kind, text))
+    return found

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
-from stemrenal.options import DurationType, StudyIdType, TermType, filter_options, output_options
+from stemrenal.options import StudyIdType, filter_options, output_options
 from stemrenal.query import Filters
 from stemrenal.render import Format, OutputOptions
 
@@ -37,8 +37,10 @@ class StemrenalGroup(click.Group):
             ) from None
         except UsageProblem as exc:
             hint = [exc.option] if exc.option else None
-            raise click.BadParameter(str(exc), param_hint=hint) if hint else click.UsageError(
-                str(exc)
+            raise (
+                click.BadParameter(str(exc), param_hint=hint)
+                if hint
+                else click.UsageError(str(exc))
             ) from None
         except StemrenalError as exc:
             raise click.ClickException(str(exc)) from None
@@ -96,8 +98,6 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(ExitCode.INTERRUPTED)
-
-
 
 
 # ----------------------------------------------------------------------------- commands
@@ -158,7 +158,9 @@ def summary(filters: Filters, output: OutputOptions) -> None:
     type=click.Choice(["table", "json", "markdown"], case_sensitive=False),
     help="Default: formatted text on a terminal, plain text otherwise.",
 )
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
 def show(study_id: str, fmt: str | None, output: str | None) -> None:
     """Show one study in full: design, arms, outcomes, safety, limitations and citation.
 
@@ -177,7 +179,9 @@ def show(study_id: str, fmt: str | None, output: str | None) -> None:
     "kinds",
     nargs=-1,
     metavar="[diseases|endpoints|cell-types|cell-sources|tissues|designs]...",
-    type=click.Choice(["diseases", "endpoints", "cell-types", "cell-sources", "tissues", "designs"]),
+    type=click.Choice(
+        ["diseases", "endpoints", "cell-types", "cell-sources", "tissues", "designs"]
+    ),
 )
 @output_options(sortable=False)
 def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
@@ -193,7 +197,9 @@ def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
 
 
 @cli.command("validate")
-@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, readable=False))
+@click.argument(
+    "paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, readable=False)
+)
 def validate(paths: tuple[str, ...]) -> None:
     """Check registry files; print every problem as FILE:LINE: study ID: field: message.
 

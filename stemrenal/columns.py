@@ -147,11 +147,20 @@ OUTCOME_DEFAULTS = (
     "study", "endpoint", "measure", "timepoint", "result", "p_value", "direction",
     "follow_up", "design", "n", "citation", "doi", "pmid", "limitations",
 )  # fmt: skip
-OUTCOME_TABLE_DEFAULTS = ("study_citation", "endpoint", "finding", "direction", "evidence", "limitations")
+OUTCOME_TABLE_DEFAULTS = (
+    "study_citation",
+    "endpoint",
+    "finding",
+    "direction",
+    "evidence",
+    "limitations",
+)
 SUMMARY_COLUMNS = ("dimension", "term", "studies", "participants")
 
 
-def pick(requested: Sequence[str] | None, catalogue: Sequence[str], default: Sequence[str]) -> tuple[str, ...]:
+def pick(
+    requested: Sequence[str] | None, catalogue: Sequence[str], default: Sequence[str]
+) -> tuple[str, ...]:
     """The columns to show, in order; UsageProblem lists the valid names for a wrong one."""
     if not requested:
         return tuple(default)

@@ -47,12 +47,16 @@ def sections(study: Study) -> list[Section]:
         ),
         Section("Conditions", [", ".join(study.conditions)]),
         Section("Population", [study.population]),
-        Section("Arms", [f"{a.name}: n={_value(a.n)}; {_value(a.description)}" for a in study.arms]),
+        Section(
+            "Arms", [f"{a.name}: n={_value(a.n)}; {_value(a.description)}" for a in study.arms]
+        ),
         Section(
             "Intervention",
             [
-                f"cell type: {_value(i.cell_type)}; source: {_value(i.cell_source)}; "
-                f"tissue: {_value(i.tissue)}",
+                (
+                    f"cell type: {_value(i.cell_type)}; source: {_value(i.cell_source)}; "
+                    f"tissue: {_value(i.tissue)}"
+                ),
                 f"dose: {_value(i.dose)}; route: {_value(i.route)}; doses: {_value(i.doses)}",
             ],
         ),

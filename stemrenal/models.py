@@ -80,17 +80,15 @@ def _term_schema(kind: str) -> Callable[[dict[str, Any]], None]:
 
 
 def _term(kind: str) -> Any:
-    return Annotated[
-        str, AfterValidator(_term_checker(kind)), Field(json_schema_extra=_term_schema(kind))
-    ]
+    return Field(json_schema_extra=_term_schema(kind))
 
 
-DiseaseTerm = _term("disease")
-CellTypeTerm = _term("cell-type")
-CellSourceTerm = _term("cell-source")
-TissueTerm = _term("tissue")
-DesignTerm = _term("design")
-EndpointTerm = _term("endpoint")
+DiseaseTerm = Annotated[str, AfterValidator(_term_checker("disease")), _term("disease")]
+CellTypeTerm = Annotated[str, AfterValidator(_term_checker("cell-type")), _term("cell-type")]
+CellSourceTerm = Annotated[str, AfterValidator(_term_checker("cell-source")), _term("cell-source")]
+TissueTerm = Annotated[str, AfterValidator(_term_checker("tissue")), _term("tissue")]
+DesignTerm = Annotated[str, AfterValidator(_term_checker("design")), _term("design")]
+EndpointTerm = Annotated[str, AfterValidator(_term_checker("endpoint")), _term("endpoint")]
 
 
 def _duration(value: str) -> str:
@@ -214,7 +212,9 @@ class Study(StrictModel):
             total = sum(n for n in sizes if n is not None)
             if total != self.enrolled:
                 raise _fail(
-                    "arms_total", f"the arms' n add up to {total}, but enrolled is {self.enrolled}", "arms"
+                    "arms_total",
+                    f"the arms' n add up to {total}, but enrolled is {self.enrolled}",
+                    "arms",
                 )
         return self
 

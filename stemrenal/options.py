@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from click.shell_completion import CompletionItem
@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ----------------------------------------------------------------------------- parameter types
 
 
-class TermType(click.ParamType):
+class TermType(click.ParamType[str]):
     """A vocabulary term: any alias, English or Chinese, resolved to its canonical id."""
 
     def __init__(self, kind: str) -> None:
@@ -58,12 +58,14 @@ class TermType(click.ParamType):
         ]
 
 
-class DurationType(click.ParamType):
+class DurationType(click.ParamType[float]):
     """A duration as people type it (8w, 6 months, 1.5y), in months."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         from stemrenal.durations import parse_duration
 
         if isinstance(value, float):
@@ -74,7 +76,7 @@ class DurationType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class StudyIdType(click.ParamType):
+class StudyIdType(click.ParamType[str]):
     """A study id; completes from the registry in use."""
 
     name = "study-id"
@@ -129,10 +131,21 @@ _FILTERS = [
     ),
 ]
 
-_FILTER_NAMES = (
-    "diseases cell_sources cell_types tissues endpoints designs min_followup max_followup "
-    "min_n since until search exclude_cell_free"
-).split()
+_FILTER_NAMES = [
+    "diseases",
+    "cell_sources",
+    "cell_types",
+    "tissues",
+    "endpoints",
+    "designs",
+    "min_followup",
+    "max_followup",
+    "min_n",
+    "since",
+    "until",
+    "search",
+    "exclude_cell_free",
+]
 
 
 def filter_options(fn: F) -> F:
@@ -146,7 +159,7 @@ def filter_options(fn: F) -> F:
                 values[name] = tuple(value)
         return fn(*args, filters=Filters(**values), **kwargs)
 
-    return _stack(_FILTERS, wrapper)  # type: ignore[arg-type]
+    return cast(F, _stack(_FILTERS, wrapper))
 
 
 def _format_option(choices: Sequence[Format]) -> Callable[[F], F]:
@@ -159,7 +172,9 @@ def _format_option(choices: Sequence[Format]) -> Callable[[F], F]:
     )
 
 
-def output_options(sortable: bool = True, formats: Sequence[Format] = tuple(Format)) -> Callable[[F], F]:
+def output_options(
+    sortable: bool = True, formats: Sequence[Format] = tuple(Format)
+) -> Callable[[F], F]:
     """Add the shared output options and pass them on as one `output: OutputOptions` argument."""
     options: list[Callable[[F], F]] = [
         _format_option(formats),
@@ -171,16 +186,27 @@ def output_options(sortable: bool = True, formats: Sequence[Format] = tuple(Form
     ]
     if sortable:
         options += [
-            click.option("--sort", metavar="KEY", help="Sort by id, year, n, follow-up, design, "
-                         "title or author; prefix - for descending."),
+            click.option(
+                "--sort",
+                metavar="KEY",
+                help="Sort by id, year, n, follow-up, design, "
+                "title or author; prefix - for descending.",
+            ),
             click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows."),
         ]
     options += [
-        click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."),
+        click.option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+        ),
         click.option("--no-header", is_flag=True, help="Leave out the header row."),
-        click.option("--bom", is_flag=True, help="Start with a UTF-8 byte-order mark (for spreadsheets)."),
-        click.option("--safe-csv", is_flag=True, help="Prefix cells starting with = + - @ with ' "
-                     "so spreadsheets show them as text."),
+        click.option(
+            "--bom", is_flag=True, help="Start with a UTF-8 byte-order mark (for spreadsheets)."
+        ),
+        click.option(
+            "--safe-csv",
+            is_flag=True,
+            help="Prefix cells starting with = + - @ with ' so spreadsheets show them as text.",
+        ),
     ]
 
     def decorate(fn: F) -> F:
@@ -190,7 +216,9 @@ def output_options(sortable: bool = True, formats: Sequence[Format] = tuple(Form
             columns = kwargs.pop("columns")
             output = OutputOptions(
                 format=Format(fmt.lower()) if fmt else None,
-                columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+                columns=tuple(c.strip() for c in columns.split(",") if c.strip())
+                if columns
+                else None,
                 sort=kwargs.pop("sort", None),
                 limit=kwargs.pop("limit", None),
                 output=kwargs.pop("output"),
@@ -200,6 +228,6 @@ def output_options(sortable: bool = True, formats: Sequence[Format] = tuple(Form
             )
             return fn(*args, output=output, **kwargs)
 
-        return _stack(options, wrapper)  # type: ignore[arg-type]
+        return cast(F, _stack(options, wrapper))
 
     return decorate

@@ -54,10 +54,13 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
             tomls = sorted(
                 p
                 for p in path.rglob("*.toml")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not tomls:
-                problems.append(Problem(str(path), None, None, None, "no *.toml files in directory"))
+                problems.append(
+                    Problem(str(path), None, None, None, "no *.toml files in directory")
+                )
             found.extend(tomls)
         elif path.exists():
             found.append(path)
@@ -130,7 +133,9 @@ def _validate(name: str, text: str, data: dict[str, Any]) -> FileResult:
     ]
     tables = data.get("study")
     if not isinstance(tables, list) or not tables:
-        message = "no [[study]] tables found" if tables is None else "`study` must be [[study]] tables"
+        message = (
+            "no [[study]] tables found" if tables is None else "`study` must be [[study]] tables"
+        )
         return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
     studies: list[Study] = []
     lines: list[int | None] = []
@@ -187,7 +192,9 @@ def check(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[tuple[Study, ..
     origins: list[tuple[Study, str, int | None]] = []
     for path in files:
         result = read_file(path)
-        origins.extend(zip(result.studies, [str(path)] * len(result.studies), result.lines))
+        origins.extend(
+            (s, str(path), line) for s, line in zip(result.studies, result.lines, strict=True)
+        )
         problems.extend(result.problems)
     problems.extend(cross_check(origins))
     return tuple(study for study, _, _ in origins), problems
@@ -200,7 +207,9 @@ def cross_check(origins: Sequence[tuple[Study, str, int | None]]) -> list[Proble
     for study, file, line in origins:
         if study.id in first:
             where = "{}:{}".format(*first[study.id])
-            problems.append(Problem(file, line, study.id, "id", f"duplicate id; first used at {where}"))
+            problems.append(
+                Problem(file, line, study.id, "id", f"duplicate id; first used at {where}")
+            )
         else:
             first[study.id] = (file, line)
     for study, file, line in origins:

@@ -175,7 +175,9 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     for row in table.rows:
         rich_table.add_row(
             *(
-                Text(clean(cell, multiline=True)) if cell is not None else Text(NOT_REPORTED, style="dim")
+                Text(clean(cell, multiline=True))
+                if cell is not None
+                else Text(NOT_REPORTED, style="dim")
                 for cell in row
             )
         )
@@ -196,8 +198,7 @@ def write_records(records: Any, fmt: Format, stream: TextIO) -> None:
     """JSON: one document; JSONL: one record per line. Non-ASCII text stays readable."""
     if fmt is Format.JSONL:
         items = records if isinstance(records, list) else [records]
-        for item in items:
-            stream.write(json.dumps(item, ensure_ascii=False) + "\n")
+        stream.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
     else:
         stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
 

@@ -35,7 +35,9 @@ def list_studies(paths: Sequence[str], filters: Filters, output: OutputOptions) 
     studies = tuple(_limit(studies, output.limit))
 
     def table(fmt: Format) -> columns.Table:
-        default = columns.STUDY_TABLE_DEFAULTS if fmt is render.Format.TABLE else columns.STUDY_DEFAULTS
+        default = (
+            columns.STUDY_TABLE_DEFAULTS if fmt is render.Format.TABLE else columns.STUDY_DEFAULTS
+        )
         names = columns.pick(output.columns, list(columns.STUDY_COLUMNS), default)
         return columns.study_table(studies, names)
 
@@ -122,13 +124,22 @@ def vocab(kinds: Sequence[str], output: OutputOptions) -> int:
 
     def table(fmt: Format) -> columns.Table:
         picked = columns.pick(output.columns, names, names)
-        rows = [(t.kind, t.id, t.label + (" [cell-free]" if t.cell_free else ""), ", ".join(t.aliases)) for t in terms]
+        rows = [
+            (t.kind, t.id, t.label + (" [cell-free]" if t.cell_free else ""), ", ".join(t.aliases))
+            for t in terms
+        ]
         index = [names.index(n) for n in picked]
         return columns.Table(picked, tuple(tuple(r[i] for i in index) for r in rows))
 
     def records() -> list[dict[str, Any]]:
         return [
-            {"kind": t.kind, "term": t.id, "label": t.label, "aliases": list(t.aliases), "cell_free": t.cell_free}
+            {
+                "kind": t.kind,
+                "term": t.id,
+                "label": t.label,
+                "aliases": list(t.aliases),
+                "cell_free": t.cell_free,
+            }
             for t in terms
         ]
 
@@ -149,7 +160,9 @@ def validate(paths: Sequence[str]) -> int:
     if count:
         out.write(f"{count} problem{'s' if count != 1 else ''} found\n")
     else:
-        out.write(f"ok: {len(studies)} studies in {len(files)} file{'s' if len(files) != 1 else ''}, no problems\n")
+        out.write(
+            f"ok: {len(studies)} studies in {len(files)} file{'s' if len(files) != 1 else ''}, no problems\n"
+        )
     out.flush()
     return count
 

@@ -103,8 +103,13 @@ def suggest(kind: str, text: str, limit: int = 3) -> list[str]:
     """Canonical ids whose spellings are closest to ``text``, best first."""
     index = _index(kind)
     key = normalise(text)
-    close = difflib.get_close_matches(key, list(index), n=limit * 3, cutoff=0.6)
-    close += [k for k in index if key and len(key) > 2 and (key in k or k in key)]
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, key, spelling).ratio(), spelling) for spelling in index),
+        reverse=True,
+    )
+    best = scored[0][0] if scored else 0.0
+    close = [s for r, s in scored if r >= 0.6 and r >= best - 0.1]
+    close += [k for k in index if len(key) > 2 and (key in k or k in key)]
     found: list[str] = []
     for spelling in close:
         if index[spelling] not in found:

@@ -1,0 +1,98 @@
+"""Shared fixtures: an isolated environment for every test, a CliRunner, registry writers."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+GOLDEN = HERE / "golden"
+SEED = DATA / "seed.toml"
+SHARED = HERE.parent.parent / "shared"
+TOML_TEST_INVALID = SHARED / "testdata" / "toml-test" / "invalid"
+
+# A minimal valid study; tests change one thing at a time.
+MINIMAL = """
+[[study]]
+id = "doe-2020-ckd"
+title = "A small study"
+year = 2020
+registrations = []
+conditions = ["chronic-kidney-disease"]
+population = "CKD stage 3-4"
+enrolled = 10
+follow_up = "6 months"
+sources = ["https://example.org/abstract"]
+
+[study.citation]
+authors = ["Doe J", "Roe R"]
+journal = "Journal of Tests"
+doi = "10.1000/test.1"
+
+[study.design]
+kind = "single-arm"
+randomized = false
+
+[[study.arms]]
+name = "cells"
+n = 10
+
+[study.intervention]
+cell_type = "msc"
+cell_source = "autologous"
+tissue = "bone-marrow"
+
+[[study.outcomes]]
+endpoint = "egfr"
+measure = "eGFR, ml/min/1.73 m2"
+timepoint = "6 months"
+result = "30 to 31"
+direction = "no-difference"
+
+[[study.limitations]]
+text = "Ten patients, no control group."
+source = "curator"
+"""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="Rewrite tests/golden/* from current output."
+    )
+
+
+@pytest.fixture(autouse=True)
+def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's registry, cache or colour settings."""
+    monkeypatch.delenv("STEMRENAL_REGISTRY", raising=False)
+    monkeypatch.delenv("STEMRENAL_NO_CACHE", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def write_registry(tmp_path: Path) -> Callable[..., Path]:
+    """Write TOML text (dedented) to a file under tmp_path and return its path."""
+
+    def write(text: str, name: str = "registry.toml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -1,0 +1,117 @@
+"""Schema rules, one fault at a time, through the library API (registry.check)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL
+from stemrenal import registry
+from stemrenal.durations import parse_duration
+
+
+def problems_for(write: Callable[..., Path], text: str) -> list[str]:
+    path = write(text)
+    _, problems = registry.check([path])
+    return [str(p).replace(str(path), "FILE") for p in problems]
+
+
+def test_minimal_study_is_valid(write_registry: Callable[..., Path]) -> None:
+    studies, problems = registry.check([write_registry(MINIMAL)])
+    assert problems == []
+    assert [s.id for s in studies] == ["doe-2020-ckd"]
+    assert studies[0].follow_up_months == 6.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("year = 2020", 'year = "2020"', "FILE:5: study doe-2020-ckd: year: Input should be a valid integer (got '2020')"),
+        ("enrolled = 10", "enrolled = 10\ncolour = 1", "FILE:10: study doe-2020-ckd: colour: unknown key (not part of the registry format)"),
+        ("enrolled = 10", "enrolled = 0", "FILE:9: study doe-2020-ckd: enrolled: Input should be greater than 0"),
+        ("enrolled = 10", "enrolled = -3", "FILE:9: study doe-2020-ckd: enrolled: Input should be greater than 0"),
+        ("enrolled = 10", "enrolled = 12", "FILE:22: study doe-2020-ckd: arms: the arms' n add up to 10, but enrolled is 12"),
+        ('population = "CKD stage 3-4"\n', "", "FILE:2: study doe-2020-ckd: population: required key is missing"),
+        ('"chronic-kidney-disease"', '"CKD"', "FILE:7: study doe-2020-ckd: conditions[0]: 'CKD' is an alias; the registry uses the canonical disease term 'chronic-kidney-disease'"),
+        ('"chronic-kidney-disease"', '"chronic-kidney-diseas"', "FILE:7: study doe-2020-ckd: conditions[0]: unknown disease term 'chronic-kidney-diseas'; did you mean 'chronic-kidney-disease', 'diabetic-kidney-disease'? (see `stemrenal vocab`)"),
+        ('endpoint = "egfr"', 'endpoint = "eGFR"', "FILE:32: study doe-2020-ckd: outcomes[0].endpoint: 'eGFR' is an alias; the registry uses the canonical endpoint term 'egfr'"),
+        ('doi = "10.1000/test.1"', "", "FILE:13: study doe-2020-ckd: citation: give a doi or a pmid (or both)"),
+        ('doi = "10.1000/test.1"', 'doi = "doi:10.1000/x"', "FILE:16: study doe-2020-ckd: citation.doi: String should match pattern '^10\\.\\d{4,9}/\\S+$' (got 'doi:10.1000/x')"),
+        ('follow_up = "6 months"', 'follow_up = "half a year"', "FILE:10: study doe-2020-ckd: follow_up: cannot read duration 'half a year': use a number and a unit, e.g. 8w, 8 weeks, 90 days, 6mo, 6 months, 18m, 1y, 1.5 years"),
+        ("randomized = false", "randomized = true", "FILE:18: study doe-2020-ckd: design: randomized = true contradicts kind = 'single-arm'"),
+        ('title = "A small study"', 'title = "A \\u001b[31mred\\u001b[0m study"', "FILE:4: study doe-2020-ckd: title: contains a control character (U+001B control character)"),
+        ('source = "curator"', 'source = "me"', "FILE:40: study doe-2020-ckd: limitations[0].source: Input should be 'authors' or 'curator' (got 'me')"),
+        ('id = "doe-2020-ckd"', 'id = "Doe 2020"', "FILE:3: study Doe 2020: id: String should match pattern '^[a-z0-9]+(?:-[a-z0-9]+)*$' (got 'Doe 2020')"),
+    ],
+    ids=[
+        "wrong-type", "unknown-key", "zero-enrolled", "negative-enrolled", "arms-do-not-add-up",
+        "missing-required", "alias-not-canonical", "near-miss-term", "endpoint-alias", "no-doi-or-pmid",
+        "bad-doi", "unreadable-follow-up", "randomized-contradicts-kind", "control-character",
+        "bad-limitation-source", "bad-id",
+    ],
+)  # fmt: skip
+def test_one_fault_one_located_problem(
+    write_registry: Callable[..., Path], old: str, new: str, expected: str
+) -> None:
+    assert old in MINIMAL
+    assert problems_for(write_registry, MINIMAL.replace(old, new, 1)) == [expected]
+
+
+def test_missing_key_in_sub_table_points_at_the_table(write_registry: Callable[..., Path]) -> None:
+    text = MINIMAL.replace('journal = "Journal of Tests"\n', "")
+    assert problems_for(write_registry, text) == [
+        "FILE:13: study doe-2020-ckd: citation.journal: required key is missing"
+    ]
+
+
+def test_every_problem_is_collected_not_just_the_first(write_registry: Callable[..., Path]) -> None:
+    text = MINIMAL.replace("year = 2020", 'year = "x"').replace('"egfr"', '"gfr-ish"')
+    second = MINIMAL.replace("doe-2020-ckd", "roe-2021-ckd").replace(
+        "enrolled = 10", "enrolled = 11"
+    )
+    found = problems_for(write_registry, text + second)
+    assert len(found) == 3
+    assert any("study roe-2021-ckd: arms" in p for p in found)
+
+
+def test_arms_without_n_are_not_summed(write_registry: Callable[..., Path]) -> None:
+    text = MINIMAL.replace("n = 10\n", "").replace("enrolled = 10", "enrolled = 99")
+    assert problems_for(write_registry, text) == []
+
+
+def test_absent_optional_values_mean_not_reported(write_registry: Callable[..., Path]) -> None:
+    text = MINIMAL.replace('follow_up = "6 months"\n', "").replace("enrolled = 10\n", "")
+    studies, problems = registry.check([write_registry(text)])
+    assert problems == []
+    assert studies[0].enrolled is None
+    assert studies[0].follow_up_months is None
+
+
+def test_models_are_frozen(write_registry: Callable[..., Path]) -> None:
+    from pydantic import ValidationError
+
+    study = registry.load([write_registry(MINIMAL)])[0]
+    with pytest.raises(ValidationError):
+        study.year = 1999  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        ("8w", 1.84), ("8 weeks", 1.84), ("6mo", 6.0), ("6 months", 6.0), ("1y", 12.0),
+        ("1.5 years", 18.0), ("18m", 18.0), ("90 days", 2.96), ("12 个月", 12.0), ("5 年", 60.0),
+        ("60 Weeks", 13.8),
+    ],
+)  # fmt: skip
+def test_parse_duration_accepts_what_people_type(text: str, months: float) -> None:
+    assert parse_duration(text) == months
+
+
+@pytest.mark.parametrize(
+    "text", ["", "weeks", "8", "8 fortnights", "-3 months", "1.2.3y", "eight weeks"]
+)
+def test_parse_duration_rejects_the_rest(text: str) -> None:
+    with pytest.raises(ValueError, match="accepted|use a number"):
+        parse_duration(text)

@@ -1,0 +1,137 @@
+"""Loading: sources, FILE:LINE problems, the toml-test corpus, bundled registry lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL, TOML_TEST_INVALID
+from stemrenal import registry
+from stemrenal.errors import RegistryError
+
+assert TOML_TEST_INVALID.is_dir(), f"external corpus missing: {TOML_TEST_INVALID}"
+INVALID_FILES = sorted(TOML_TEST_INVALID.rglob("*.toml"))
+
+
+def test_corpus_is_not_empty() -> None:
+    assert len(INVALID_FILES) > 400
+
+
+@pytest.mark.parametrize("path", INVALID_FILES, ids=lambda p: str(p.relative_to(TOML_TEST_INVALID)))
+def test_every_invalid_toml_file_is_a_located_problem(path: Path) -> None:
+    studies, problems = registry.check([path])
+    assert studies == ()
+    assert problems
+    assert all(str(p).startswith(str(path)) for p in problems)
+
+
+def test_duplicate_ids_across_files(write_registry: Callable[..., Path]) -> None:
+    a = write_registry(MINIMAL, "a.toml")
+    b = write_registry(MINIMAL, "b.toml")
+    _, problems = registry.check([a, b])
+    assert [str(p) for p in problems] == [
+        f"{b}:2: study doe-2020-ckd: id: duplicate id; first used at {a}:2"
+    ]
+
+
+def test_duplicate_ids_within_a_file(write_registry: Callable[..., Path]) -> None:
+    path = write_registry(MINIMAL + MINIMAL)
+    _, problems = registry.check([path])
+    assert [str(p) for p in problems] == [
+        f"{path}:42: study doe-2020-ckd: id: duplicate id; first used at {path}:2"
+    ]
+
+
+def test_overlaps_must_name_a_loaded_study(write_registry: Callable[..., Path]) -> None:
+    text = MINIMAL.replace("enrolled = 10", 'enrolled = 10\noverlaps = ["nobody-1999-x"]')
+    path = write_registry(text)
+    _, problems = registry.check([path])
+    assert [str(p) for p in problems] == [
+        f"{path}:2: study doe-2020-ckd: overlaps: names unknown study 'nobody-1999-x'"
+    ]
+
+
+def test_directory_reads_every_toml_below_it(
+    write_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    write_registry(MINIMAL, "dir/a.toml")
+    write_registry(MINIMAL.replace("doe-2020-ckd", "roe-2021-ckd"), "dir/sub/b.toml")
+    write_registry("not toml at all", "dir/.hidden/c.toml")
+    (tmp_path / "dir" / "notes.txt").write_text("ignored")
+    studies = registry.load([tmp_path / "dir"])
+    assert [s.id for s in studies] == ["doe-2020-ckd", "roe-2021-ckd"]
+
+
+def test_directory_without_toml_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    _, problems = registry.check([tmp_path / "empty"])
+    assert [p.message for p in problems] == ["no *.toml files in directory"]
+
+
+def test_missing_path_is_a_problem(tmp_path: Path) -> None:
+    _, problems = registry.check([tmp_path / "nope.toml"])
+    assert [p.message for p in problems] == ["no such file or directory"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no [[study]] tables found"),
+        (b"# only a comment\n", "no [[study]] tables found"),
+        (b"title = 'x'\n", "no [[study]] tables found"),
+        (b"study = 3\n", "`study` must be [[study]] tables"),
+        (b"[[study]]\nid = 'caf\xe9'\n", "not valid UTF-8 (byte 0xe9); save as UTF-8"),
+        (b"[[study]]\nid = \n", "invalid TOML: Invalid value"),
+    ],
+    ids=["empty", "comment-only", "no-study", "study-not-tables", "latin-1", "bad-toml"],
+)
+def test_file_level_faults(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "r.toml"
+    path.write_bytes(content)
+    _, problems = registry.check([path])
+    assert any(p.message == message for p in problems), [str(p) for p in problems]
+    assert all(str(p).startswith(str(path)) for p in problems)
+
+
+def test_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_bytes(b"# ok\n# ok\ntitle = '\xff'\n")
+    _, problems = registry.check([path])
+    assert str(problems[0]) == f"{path}:3: not valid UTF-8 (byte 0xff); save as UTF-8"
+
+
+def test_unreadable_file_is_a_problem(
+    write_registry: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_registry(MINIMAL)
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    _, problems = registry.check([path])
+    assert [str(p) for p in problems] == [f"{path}: cannot read file: Permission denied"]
+
+
+def test_load_raises_with_every_problem(write_registry: Callable[..., Path]) -> None:
+    bad = MINIMAL.replace("year = 2020", 'year = "x"').replace("enrolled = 10", "enrolled = 0")
+    with pytest.raises(RegistryError) as info:
+        registry.load([write_registry(bad)])
+    assert len(info.value.problems) == 2
+    assert str(info.value).endswith("2 problems found")
+
+
+def test_bundled_registry_is_found_and_valid() -> None:
+    path = registry.bundled_path()
+    assert path.is_file()
+    studies, problems = registry.check()
+    assert problems == []
+    assert len(studies) >= 3
+
+
+def test_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert [s.id for s in registry.load([path])] == ["doe-2020-ckd"]

@@ -1,0 +1,66 @@
+"""Aliases in English and Chinese, case and width folding, suggestions."""
+
+from __future__ import annotations
+
+import pytest
+
+from stemrenal import vocabulary
+from stemrenal.errors import UnknownTermError
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "term"),
+    [
+        ("disease", "lupus", "lupus-nephritis"),
+        ("disease", "LN", "lupus-nephritis"),
+        ("disease", "狼疮性肾炎", "lupus-nephritis"),
+        ("disease", "Lupus Nephritis", "lupus-nephritis"),
+        ("disease", "ckd", "chronic-kidney-disease"),
+        ("disease", "chronic renal failure", "chronic-kidney-disease"),
+        ("disease", "CRF", "chronic-kidney-disease"),
+        ("disease", "慢性肾衰竭", "chronic-kidney-disease"),
+        ("disease", "慢性肾病", "chronic-kidney-disease"),
+        ("disease", "diabetic nephropathy", "diabetic-kidney-disease"),
+        ("disease", "糖尿病肾病", "diabetic-kidney-disease"),
+        ("disease", "ＣＫＤ", "chronic-kidney-disease"),  # full-width letters
+        ("endpoint", "UPCR", "proteinuria"),
+        ("endpoint", "UACR", "albuminuria"),
+        ("cell-source", "自体", "autologous"),
+        ("design", "randomised", "rct"),
+        ("tissue", "fat", "adipose"),
+    ],
+)
+def test_resolve_accepts_aliases(kind: str, typed: str, term: str) -> None:
+    assert vocabulary.resolve(kind, typed) == term
+
+
+def test_proteinuria_and_albuminuria_stay_apart() -> None:
+    assert vocabulary.resolve("endpoint", "24-h urine protein") == "proteinuria"
+    assert vocabulary.resolve("endpoint", "albumin/creatinine ratio") == "albuminuria"
+
+
+def test_unknown_term_names_the_closest() -> None:
+    with pytest.raises(UnknownTermError) as info:
+        vocabulary.resolve("disease", "lupus nefritis")
+    assert info.value.suggestions[0] == "lupus-nephritis"
+    assert "Did you mean: lupus-nephritis" in str(info.value)
+
+
+def test_aliases_are_unique_within_a_kind() -> None:
+    for kind in vocabulary.KINDS:
+        seen: dict[str, str] = {}
+        for term in vocabulary.terms(kind):
+            for spelling in (term.id, term.label, *term.aliases):
+                key = vocabulary.normalise(spelling)
+                assert seen.setdefault(key, term.id) == term.id, (kind, spelling)
+
+
+def test_every_term_has_a_chinese_alias() -> None:
+    for kind in vocabulary.KINDS:
+        for term in vocabulary.terms(kind):
+            assert any(any("\u4e00" <= ch <= "\u9fff" for ch in a) for a in term.aliases), term.id
+
+
+def test_cell_free_products_are_tagged() -> None:
+    assert vocabulary.term("cell-type", "msc-ev").cell_free
+    assert not vocabulary.term("cell-type", "msc").cell_free

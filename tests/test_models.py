@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
 from stemrenal import registry
 from stemrenal.durations import parse_duration
+
+from conftest import MINIMAL
 
 
 def problems_for(write: Callable[..., Path], text: str) -> list[str]:
@@ -113,5 +114,5 @@ def test_parse_duration_accepts_what_people_type(text: str, months: float) -> No
     "text", ["", "weeks", "8", "8 fortnights", "-3 months", "1.2.3y", "eight weeks"]
 )
 def test_parse_duration_rejects_the_rest(text: str) -> None:
-    with pytest.raises(ValueError, match="accepted|use a number"):
+    with pytest.raises(ValueError, match=r"use a number"):
         parse_duration(text)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL, TOML_TEST_INVALID
 from stemrenal import registry
 from stemrenal.errors import RegistryError
+
+from conftest import MINIMAL, TOML_TEST_INVALID
 
 assert TOML_TEST_INVALID.is_dir(), f"external corpus missing: {TOML_TEST_INVALID}"
 INVALID_FILES = sorted(TOML_TEST_INVALID.rglob("*.toml"))

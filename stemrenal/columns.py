@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from stemrenal.models import Outcome, Study
     from stemrenal.query import Summary
 
-Cell = str | None
+#: A cell is text, several items (each writer joins them its own way), or None (not reported).
+Cell = str | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ def _text(value: object) -> Cell:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return tuple(str(v) for v in value)
     return str(value)
 
 
@@ -43,9 +46,9 @@ def _joined(values: Sequence[str], sep: str = ", ") -> Cell:
     return sep.join(values) if values else None
 
 
-def limitations(study: Study) -> str:
-    """All limitations in one cell, each tagged with who states it."""
-    return " | ".join(f"{lim.text} ({lim.source})" for lim in study.limitations)
+def limitations(study: Study) -> tuple[str, ...]:
+    """Every limitation, each tagged with who states it (the authors or the curator)."""
+    return tuple(f"{lim.text} ({lim.source})" for lim in study.limitations)
 
 
 def evidence(study: Study) -> str:
@@ -112,8 +115,10 @@ OutcomeGetter = Callable[["Study", "Outcome"], object]
 
 
 def _finding(s: Study, o: Outcome) -> str:
+    """Endpoint, measure, timepoint, result, p-value and direction in one readable cell."""
     p = f" (p {o.p_value})" if o.p_value else ""
-    return f"{o.measure}, {o.timepoint}: {o.result}{p}"
+    direction = f" [{o.direction}]" if o.direction else ""
+    return f"{o.endpoint}: {o.measure}, {o.timepoint}: {o.result}{p}{direction}"
 
 
 OUTCOME_COLUMNS: dict[str, OutcomeGetter] = {
@@ -147,14 +152,7 @@ OUTCOME_DEFAULTS = (
     "study", "endpoint", "measure", "timepoint", "result", "p_value", "direction",
     "follow_up", "design", "n", "citation", "doi", "pmid", "limitations",
 )  # fmt: skip
-OUTCOME_TABLE_DEFAULTS = (
-    "study_citation",
-    "endpoint",
-    "finding",
-    "direction",
-    "evidence",
-    "limitations",
-)
+OUTCOME_TABLE_DEFAULTS = ("study_citation", "finding", "evidence", "limitations")
 SUMMARY_COLUMNS = ("dimension", "term", "studies", "participants")
 
 

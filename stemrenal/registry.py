@@ -77,6 +77,7 @@ class FileResult:
     studies: tuple[Study, ...]
     problems: tuple[Problem, ...]
     lines: tuple[int | None, ...] = ()
+    ids: frozenset[str] = frozenset()
 
 
 def read_file(path: Path) -> FileResult:
@@ -145,7 +146,8 @@ def _validate(name: str, text: str, data: dict[str, Any]) -> FileResult:
             lines.append(locator.line(index, ()))
         except ValidationError as exc:
             problems.extend(_explain(name, locator, index, table, exc))
-    return FileResult(Path(name), tuple(studies), tuple(problems), tuple(lines))
+    ids = frozenset(t["id"] for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str))
+    return FileResult(Path(name), tuple(studies), tuple(problems), tuple(lines), ids)
 
 
 def _explain(
@@ -190,18 +192,26 @@ def check(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[tuple[Study, ..
     """Every valid study and every problem in the registry; nothing is raised."""
     files, problems = sources(paths)
     origins: list[tuple[Study, str, int | None]] = []
+    known: set[str] = set()
     for path in files:
         result = read_file(path)
         origins.extend(
             (s, str(path), line) for s, line in zip(result.studies, result.lines, strict=True)
         )
         problems.extend(result.problems)
-    problems.extend(cross_check(origins))
+        known |= result.ids
+    problems.extend(cross_check(origins, known))
     return tuple(study for study, _, _ in origins), problems
 
 
-def cross_check(origins: Sequence[tuple[Study, str, int | None]]) -> list[Problem]:
-    """Rules that span studies and files: unique ids, overlaps that name real studies."""
+def cross_check(
+    origins: Sequence[tuple[Study, str, int | None]], known: set[str] | frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Rules that span studies and files: unique ids, overlaps that name real studies.
+
+    `known` holds ids of studies that failed validation, so an overlap naming one of them
+    is not reported twice.
+    """
     first: dict[str, tuple[str, int | None]] = {}
     problems: list[Problem] = []
     for study, file, line in origins:
@@ -216,7 +226,7 @@ def cross_check(origins: Sequence[tuple[Study, str, int | None]]) -> list[Proble
         problems.extend(
             Problem(file, line, study.id, "overlaps", f"names unknown study {other!r}")
             for other in study.overlaps
-            if other not in first
+            if other not in first and other not in known
         )
     return problems
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TextIO
 
-from stemrenal.columns import Table
+from stemrenal.columns import Cell, Table
 
 NOT_REPORTED = "not reported"
 
@@ -97,8 +97,15 @@ def defuse(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA) else value
 
 
+def _flat(cell: Cell, sep: str = " | ") -> str:
+    """One line of text for a cell; several items are joined with `sep`; None is empty."""
+    if cell is None:
+        return ""
+    return clean(sep.join(cell) if isinstance(cell, tuple) else cell)
+
+
 def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:
-    rows = [[clean(cell) if cell is not None else "" for cell in row] for row in table.rows]
+    rows = [[_flat(cell) for cell in row] for row in table.rows]
     if options.safe_csv:
         rows = [[defuse(cell) for cell in row] for row in rows]
     return rows
@@ -126,7 +133,9 @@ def write_tsv(table: Table, options: OutputOptions, stream: TextIO, terminal: bo
     write_delimited(table, options, stream, tab=True)
 
 
-def _md(cell: str | None) -> str:
+def _md(cell: Cell) -> str:
+    if isinstance(cell, tuple):
+        cell = "\n".join(f"• {item}" for item in cell)
     text = clean(cell, multiline=True) if cell is not None else NOT_REPORTED
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
@@ -142,6 +151,10 @@ def write_markdown(table: Table, options: OutputOptions, stream: TextIO, termina
     if table.caption:
         lines += ["", _md(table.caption)]
     stream.write("\n".join(lines) + "\n" if lines else "")
+
+
+#: Share of the terminal width for long-text columns in the table (others get 1).
+_RATIOS = {"limitations": 4, "finding": 4, "result": 3, "title": 3, "population": 3, "safety": 3}
 
 
 def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
@@ -161,27 +174,37 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     )
     rich_table = RichTable(
         box=box.ROUNDED if terminal else None,
+        expand=terminal,
         show_header=options.header,
         show_lines=terminal,
         caption=Text(clean(table.caption)) if table.caption else None,
         pad_edge=terminal,
         collapse_padding=not terminal,
     )
+    # Short columns share what is left after ~40 cells for the long-text columns.
+    short = sum(1 for name in table.headers if name not in _RATIOS) or 1
+    narrow = min(40, max(10, (console.width - 40) // short))
     for name in table.headers:
-        wide = name in {"limitations", "finding", "result", "title", "population", "safety"}
+        ratio = _RATIOS.get(name) if terminal else None
         rich_table.add_column(
-            Text(name), overflow="fold", ratio=3 if wide else 1, no_wrap=not terminal
+            Text(name),
+            overflow="fold",
+            ratio=ratio,
+            max_width=None if ratio or not terminal else narrow,
+            no_wrap=not terminal,
         )
     for row in table.rows:
-        rich_table.add_row(
-            *(
-                Text(clean(cell, multiline=True))
-                if cell is not None
-                else Text(NOT_REPORTED, style="dim")
-                for cell in row
-            )
-        )
+        rich_table.add_row(*(_rich_cell(cell, Text) for cell in row))
     console.print(rich_table)
+
+
+def _rich_cell(cell: Cell, text: Any) -> Any:
+    """A Rich Text (never markup): items as bullets, None dimmed as "not reported"."""
+    if cell is None:
+        return text(NOT_REPORTED, style="dim")
+    if isinstance(cell, tuple):
+        return text("\n".join(f"• {clean(item)}" for item in cell))
+    return text(clean(cell, multiline=True))
 
 
 TableWriter = Callable[[Table, OutputOptions, TextIO, bool], None]

@@ -189,7 +189,12 @@ def summary_table(summary: Summary, note: str) -> Table:
     """Totals first, then one row per breakdown value."""
     rows: list[tuple[Cell, ...]] = [
         ("total", "studies", str(summary.studies), str(summary.participants)),
-        ("total", "randomized", str(summary.randomized), None),
+        (
+            "total",
+            "randomized",
+            str(summary.randomized),
+            str(summary.randomized_participants),
+        ),
     ]
     rows += [(r.dimension, r.term, str(r.studies), str(r.participants)) for r in summary.rows]
     return Table(SUMMARY_COLUMNS, tuple(rows), caption=note)
@@ -212,6 +217,7 @@ def summary_record(summary: Summary, note: str) -> dict[str, Any]:
         "studies": summary.studies,
         "participants": summary.participants,
         "randomized": summary.randomized,
+        "randomized_participants": summary.randomized_participants,
         "participants_reported_sum": summary.participants_reported_sum,
         "enrolment_not_reported": summary.enrolment_not_reported,
         "overlap_groups": summary.overlap_groups,

@@ -198,6 +198,7 @@ class Summary:
     participants: int
     participants_reported_sum: int
     randomized: int
+    randomized_participants: int
     enrolment_not_reported: int
     overlap_groups: int
     rows: tuple[Breakdown, ...]
@@ -220,6 +221,7 @@ def summarise(studies: Sequence[Study]) -> Summary:
         participants=participants(studies),
         participants_reported_sum=sum(s.enrolled or 0 for s in studies),
         randomized=sum(1 for s in studies if s.design.randomized),
+        randomized_participants=participants([s for s in studies if s.design.randomized]),
         enrolment_not_reported=sum(1 for s in studies if s.enrolled is None),
         overlap_groups=sum(1 for g in overlap_groups(studies) if len(g) > 1),
         rows=tuple(rows),

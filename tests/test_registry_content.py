@@ -45,6 +45,7 @@ NEGATIVE_RCTS = (
     "swaminathan-2018-act-aki",
     "deng-2017-lupus-nephritis",
     "perico-2023-nephstrom",
+    "sun-2018-kidney-transplant",
 )
 
 

@@ -1,0 +1,165 @@
+"""The real program in a real process: closed pipes, Ctrl-C, another working directory.
+
+`CliRunner` cannot close a pipe under the program or deliver a signal, so these run
+`python -m stemrenal` as users do. No timing assertions: waits only bound a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL, SEED
+
+FORMATS = ("tsv", "csv", "json", "jsonl", "markdown", "table")
+COMMAND = (sys.executable, "-m", "stemrenal")
+TIMEOUT = 60
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMRENAL_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def big_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough studies that any format's output overflows a pipe buffer (64 KiB)."""
+    path = tmp_path_factory.mktemp("big") / "big.toml"
+    assert 'id = "doe-2020-ckd"' in MINIMAL
+    studies = [MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{i}"') for i in range(600)]
+    path.write_text("\n".join(studies), encoding="utf-8")
+    return path
+
+
+def _close_early(args: list[str], registry: Path) -> subprocess.CompletedProcess[bytes]:
+    """Read one line, close the pipe, and collect what the program said about it."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            [*COMMAND, "--registry", str(registry), *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=_env(),
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        code = proc.wait(timeout=TIMEOUT)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(proc.args, code, first, stderr.read())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_closed_pipe_ends_quietly(big_registry: Path, fmt: str) -> None:
+    result = _close_early(["list", "--format", fmt], big_registry)
+    assert result.stdout, "the reader got its first line"
+    assert result.stderr == b""
+    assert result.returncode in (0, 1)  # click's documented quiet exit for EPIPE is 1
+
+
+def test_closed_pipe_on_outcomes(big_registry: Path) -> None:
+    result = _close_early(["outcomes", "--format", "csv"], big_registry)
+    assert result.stderr == b""
+
+
+def test_shell_pipeline_into_head(big_registry: Path) -> None:
+    """`stemrenal list | head -1` in a real shell prints one line and no traceback."""
+    command = " ".join([*COMMAND, "--registry", str(big_registry), "list", "|", "head", "-1"])
+    result = subprocess.run(
+        ["sh", "-c", command], capture_output=True, env=_env(), timeout=TIMEOUT, check=False
+    )
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("id\t")
+    assert b"Traceback" not in result.stderr
+    assert b"BrokenPipe" not in result.stderr
+
+
+def test_small_output_into_closed_pipe(tmp_path: Path) -> None:
+    """Output smaller than the pipe buffer fails only at exit; that flush must be quiet too."""
+    command = " ".join([*COMMAND, "--registry", str(SEED), "list", "--format", "json"])
+    result = subprocess.run(
+        ["sh", "-c", f"{command} | true"],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert b"Traceback" not in result.stderr
+    assert b"Exception ignored" not in result.stderr
+
+
+def _wait_for_reader(fifo: Path, proc: subprocess.Popen[bytes]) -> int:
+    """Open the FIFO's write end once the program is blocked opening it for reading."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"program ended early: {proc.returncode}")
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("program never opened the registry")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+@pytest.mark.parametrize("command", [["validate"], ["list", "--format", "csv"]])
+def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    """The program blocks reading a FIFO registry; SIGINT then arrives mid-read."""
+    fifo = tmp_path / "registry.toml"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [*COMMAND, "--registry", str(fifo), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(STEMRENAL_NO_CACHE="1"),
+    )
+    writer = _wait_for_reader(fifo, proc)
+    try:
+        time.sleep(0.2)  # let the reader move from open() into read()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 130
+    assert err.decode().splitlines() == ["Interrupted."]
+    assert out == b""
+
+
+def test_runs_from_another_directory(tmp_path: Path) -> None:
+    """The bundled registry is found by the package, not by the working directory."""
+    result = subprocess.run(
+        [*COMMAND, "validate"],
+        capture_output=True,
+        cwd=tmp_path,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("ok: ")
+
+
+def test_piped_output_is_plain(tmp_path: Path) -> None:
+    """Off a terminal: TSV by default, no escape codes, no box drawing, nothing on stderr."""
+    result = subprocess.run(
+        [*COMMAND, "--registry", str(SEED), "list"],
+        capture_output=True,
+        cwd=tmp_path,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=True,
+    )
+    text = result.stdout.decode()
+    assert text.startswith("id\t")
+    assert "\x1b" not in text
+    assert not set(text) & set("│─┃━┏┓└┘")
+    assert result.stderr == b""

@@ -181,7 +181,7 @@ def output_options(
         click.option(
             "--columns",
             metavar="A,B,...",
-            help="Columns to show, in order (table, csv, tsv, markdown). `--columns help` lists them.",
+            help="Columns to show, in order (table, csv, tsv, markdown); an unknown name lists the valid ones.",
         ),
     ]
     if sortable:

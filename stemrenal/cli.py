@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from stemrenal.citestyles import Style
 from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
 from stemrenal.options import StudyIdType, filter_options, output_options
 from stemrenal.query import Filters
@@ -172,6 +173,37 @@ def show(study_id: str, fmt: str | None, output: str | None) -> None:
 
     report.show(_registry_paths(), study_id, Format(fmt.lower()) if fmt else None, output)
     _notice(1)
+
+
+@cli.command("cite")
+@click.argument("study_ids", nargs=-1, metavar="[ID]...", type=StudyIdType())
+@filter_options
+@click.option(
+    "--style",
+    type=click.Choice([s.value for s in Style], case_sensitive=False),
+    help="Citation style. Default: from the --output suffix (.bib, .ris, .json, .txt), "
+    "else vancouver.",
+)
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
+def cite(
+    study_ids: tuple[str, ...], filters: Filters, style: str | None, output: str | None
+) -> None:
+    """Cite the named studies, or every study the filters select, in registry order.
+
+    Styles: bibtex (BibTeX/biblatex), ris (EndNote, Zotero, Mendeley), csl-json (Pandoc,
+    citeproc) and vancouver (numbered ICMJE/NLM list, the default).
+
+    \b
+    Examples:
+      stemrenal cite ranjbar-2022-lupus-nephritis
+      stemrenal cite --disease lupus -o lupus.bib
+    """
+    from stemrenal import report
+
+    chosen = Style(style.lower()) if style else None
+    _notice(report.cite(_registry_paths(), study_ids, filters, chosen, output))
 
 
 @cli.command("vocab")

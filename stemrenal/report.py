@@ -14,6 +14,7 @@ from stemrenal import columns, query, render
 from stemrenal.errors import UsageProblem
 
 if TYPE_CHECKING:
+    from stemrenal.citestyles import Style
     from stemrenal.models import Study
     from stemrenal.query import Filters
     from stemrenal.render import Format, OutputOptions
@@ -87,7 +88,12 @@ def _check_columns(output: OutputOptions, catalogue: Any) -> None:
 
 def find_study(paths: Sequence[str], study_id: str) -> Study:
     """The study with this id; UsageProblem suggests the closest ids."""
-    studies = {s.id: s for s in _load(paths)}
+    return _pick(_load(paths), study_id)
+
+
+def _pick(loaded: Sequence[Study], study_id: str) -> Study:
+    """`find_study` on studies already loaded, so `cite` reads the registry once."""
+    studies = {s.id: s for s in loaded}
     if study_id in studies:
         return studies[study_id]
     close = difflib.get_close_matches(study_id, list(studies), n=3, cutoff=0.4)
@@ -112,6 +118,29 @@ def show(paths: Sequence[str], study_id: str, fmt: Format | None, target: str | 
             detail.write_rich(study, stream)
         else:
             detail.write_plain(study, stream)
+
+
+def cite(
+    paths: Sequence[str],
+    study_ids: Sequence[str],
+    filters: Filters,
+    style: Style | None,
+    target: str | None,
+) -> int:
+    """Write citations of the named studies (all when none is named) that pass the filters.
+
+    Registry order, whatever order the ids were given in; returns how many were written.
+    """
+    from stemrenal import citestyles
+    from stemrenal.output import open_output
+
+    studies = _load(paths)
+    named = {_pick(studies, study_id).id for study_id in study_ids}
+    chosen = [s for s in query.select(studies, filters) if not named or s.id in named]
+    text = citestyles.render(chosen, citestyles.choose_style(style, target))
+    with open_output(target) as stream:
+        stream.write(text)
+    return len(chosen)
 
 
 def vocab(kinds: Sequence[str], output: OutputOptions) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
+
+from stemrenal.errors import quoted
 
 #: Average month length in days, so 52 weeks and 12 months come out the same.
 _DAYS_PER_MONTH = 365.25 / 12
@@ -28,5 +31,8 @@ def parse_duration(text: str) -> float:
     match = _PATTERN.match(text.casefold())
     unit = _UNITS.get(match.group(2)) if match else None
     if match is None or unit is None:
-        raise ValueError(f"cannot read duration {text!r}: use {ACCEPTED_FORMS}")
-    return round(float(match.group(1)) * unit, 2)
+        raise ValueError(f"cannot read duration {quoted(text)}: use {ACCEPTED_FORMS}")
+    months = round(float(match.group(1)) * unit, 2)
+    if not math.isfinite(months):  # hundreds of digits: infinity would not survive JSON
+        raise ValueError(f"cannot read duration {quoted(text)}: the number is too large")
+    return months

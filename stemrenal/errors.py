@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -13,6 +14,26 @@ class ExitCode(IntEnum):
     DATA = 1
     USAGE = 2
     INTERRUPTED = 130
+
+
+#: Characters that could restyle a terminal or break a message onto a second line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+#: Longest id or key shown in a message (a valid id has at most 120 characters).
+_LONGEST_NAME = 160
+
+
+def visible(text: str, longest: int | None = None) -> str:
+    """Text fit for a one-line message: control characters escaped (as \\x1b), long text cut."""
+    if longest is not None and len(text) > longest:
+        text = text[: longest - 3] + "..."
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def quoted(value: str, longest: int = 60) -> str:
+    """A value quoted for a message, cut short: a hostile registry can hold a megabyte."""
+    shown = repr(value)
+    return shown if len(shown) <= longest + 2 else shown[:longest] + "..."
 
 
 @dataclass(frozen=True)
@@ -27,12 +48,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        parts = [where]
+        parts = [visible(where)]
         if self.study:
-            parts.append(f"study {self.study}")
+            parts.append(f"study {visible(self.study, _LONGEST_NAME)}")
         if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(visible(self.field, _LONGEST_NAME))
+        parts.append(visible(self.message))
         return ": ".join(parts)
 
 

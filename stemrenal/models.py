@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from stemrenal import vocabulary
 from stemrenal.durations import parse_duration
+from stemrenal.errors import quoted
 
 #: Bumped whenever the schema changes meaning (the validated-registry cache keys on it).
 SCHEMA_VERSION = "1"
@@ -65,9 +66,11 @@ def _term_checker(kind: str) -> Callable[[str], str]:
                 "alias_not_canonical",
                 f"{value!r} is an alias; the registry uses the canonical {kind} term {meant!r}",
             )
-        close = vocabulary.suggest(kind, value)
+        # Terms are short; fuzzy-matching a hostile megabyte would take minutes.
+        close = vocabulary.suggest(kind, value) if len(value) <= 100 else []
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise _fail("unknown_term", f"unknown {kind} term {value!r}{hint} (see `stemrenal vocab`)")
+        shown = quoted(value)
+        raise _fail("unknown_term", f"unknown {kind} term {shown}{hint} (see `stemrenal vocab`)")
 
     return check
 
@@ -115,7 +118,11 @@ class Citation(StrictModel):
     volume: Text | None = None
     issue: Text | None = None
     pages: Text | None = None
-    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    # \S lets ESC, BEL and C1 codes through; a DOI is printed and linked, so check it as text.
+    doi: (
+        Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$"), AfterValidator(_printable)]
+        | None
+    ) = None
     pmid: Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,9}$")] | None = None
 
     @model_validator(mode="after")

@@ -37,9 +37,11 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
             os.fsync(stream.fileno())
         _keep_mode(target, tmp)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # a full disk, a lost mount: one line, not a traceback
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
 
 

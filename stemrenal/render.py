@@ -8,7 +8,6 @@ by the table writer.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,10 +82,14 @@ _LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
 
 
 def clean(value: str, multiline: bool = False) -> str:
-    """Remove control characters (ESC, BEL, C1, bidi overrides); fold line breaks unless multiline."""
+    """Remove control characters (ESC, BEL, C1, bidi overrides); fold line breaks unless multiline.
+
+    Multiline text keeps its newlines but not its tabs: a table cannot show a tab (Rich measures
+    it as zero width and crops the text after it).
+    """
     if not multiline:
         value = _LINE_BREAKS.sub(" ", value)
-    return _CONTROL.sub("", value.replace("\r\n", "\n"))
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\t", " "))
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -114,15 +117,15 @@ def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:
 def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: bool) -> None:
     if options.bom:
         stream.write("\ufeff")
-    if tab:
-        writer = csv.writer(
-            stream, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None, lineterminator="\n"
-        )
-    else:
-        writer = csv.writer(stream, lineterminator="\r\n")
+    rows = _plain_cells(table, options)
     if options.header:
-        writer.writerow(table.headers)
-    writer.writerows(_plain_cells(table, options))
+        rows.insert(0, list(table.headers))
+    if tab:
+        # TSV has no quoting: clean() already turned tabs and line breaks into spaces, and a
+        # quote or an empty row is text like any other (csv.QUOTE_NONE would refuse both).
+        stream.writelines("\t".join(row) + "\n" for row in rows)
+    else:
+        csv.writer(stream, lineterminator="\r\n").writerows(rows)
 
 
 def write_csv(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
@@ -219,6 +222,8 @@ WRITERS: dict[Format, TableWriter] = {
 
 def write_records(records: Any, fmt: Format, stream: TextIO) -> None:
     """JSON: one document; JSONL: one record per line. Non-ASCII text stays readable."""
+    import json  # here, not at the top: table, CSV and TSV output never need it
+
     if fmt is Format.JSONL:
         items = records if isinstance(records, list) else [records]
         stream.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in items)

@@ -17,7 +17,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     computed_field,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -211,26 +213,31 @@ class Study(StrictModel):
         """Follow-up in months, parsed from `follow_up`, so it can be filtered and sorted."""
         return None if self.follow_up is None else parse_duration(self.follow_up)
 
-    @model_validator(mode="after")
-    def _arms_add_up(self) -> Study:
+    # Field validators, not model validators: they run even when other fields are invalid,
+    # so `validate` reports these problems beside the rest instead of after the next fix.
+    @field_validator("arms")
+    @classmethod
+    def _arms_add_up(cls, arms: list[Arm], info: ValidationInfo) -> list[Arm]:
         """Where every arm gives its n, the arms add up to `enrolled`."""
-        sizes = [arm.n for arm in self.arms]
-        if self.arms and self.enrolled is not None and None not in sizes:
+        enrolled = info.data.get("enrolled")
+        sizes = [arm.n for arm in arms]
+        if arms and enrolled is not None and None not in sizes:
             total = sum(n for n in sizes if n is not None)
-            if total != self.enrolled:
+            if total != enrolled:
                 raise _fail(
                     "arms_total",
-                    f"the arms' n add up to {total}, but enrolled is {self.enrolled}",
+                    f"the arms' n add up to {total}, but enrolled is {enrolled}",
                     "arms",
                 )
-        return self
+        return arms
 
-    @model_validator(mode="after")
-    def _no_self_overlap(self) -> Study:
+    @field_validator("overlaps")
+    @classmethod
+    def _no_self_overlap(cls, overlaps: list[str], info: ValidationInfo) -> list[str]:
         """A study cannot overlap itself."""
-        if self.id in self.overlaps:
+        if info.data.get("id") in overlaps:
             raise _fail("self_overlap", "a study cannot overlap itself", "overlaps")
-        return self
+        return overlaps
 
     @property
     def cell_free(self) -> bool:

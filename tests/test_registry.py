@@ -136,3 +136,19 @@ def test_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
     assert [s.id for s in registry.load([path])] == ["doe-2020-ckd"]
+
+
+def test_arms_and_self_overlap_reported_beside_other_problems(
+    write_registry: Callable[..., Path],
+) -> None:
+    """One run names every fault, not only the first layer of them."""
+    text = (
+        MINIMAL.replace('population = "CKD stage 3-4"\n', "").replace(
+            "enrolled = 10", 'enrolled = 10\noverlaps = ["doe-2020-ckd"]'
+        )
+        + '\n[[study.arms]]\nname = "a"\nn = 4\n'
+    )
+    _, problems = registry.check([write_registry(text)])
+    fields = sorted(p.field or "" for p in problems)
+    assert fields == ["arms", "overlaps", "population"]
+    assert any("add up to 14, but enrolled is 10" in p.message for p in problems)

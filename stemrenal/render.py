@@ -140,7 +140,8 @@ def _md(cell: Cell) -> str:
     if isinstance(cell, tuple):
         cell = "\n".join(f"• {item}" for item in cell)
     text = clean(cell, multiline=True) if cell is not None else NOT_REPORTED
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("\n", "<br>")
 
 
 def write_markdown(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:

@@ -5,7 +5,6 @@ Kept out of `cli` so the commands stay a few lines and this logic is testable wi
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,10 +19,30 @@ if TYPE_CHECKING:
     from stemrenal.render import Format, OutputOptions
 
 
-def _load(paths: Sequence[str]) -> tuple[Study, ...]:
+def _load(paths: Sequence[str], target: str | None = None) -> tuple[Study, ...]:
+    """The studies of the registry; refuses first an --output that would overwrite it."""
     from stemrenal import registry
 
+    if target is not None:
+        _refuse_registry_target(paths, target)
     return registry.load(paths)
+
+
+def _refuse_registry_target(paths: Sequence[str], target: str) -> None:
+    """Query commands never write the registry, not even when asked to by a slip of `-o`."""
+    from pathlib import Path
+
+    from stemrenal import registry
+
+    out = Path(target).resolve()
+    for raw in paths or [registry.bundled_path()]:
+        source = Path(raw).resolve()
+        inside = source.is_dir() and out.suffix == ".toml" and source in out.parents
+        if out == source or inside:
+            raise UsageProblem(
+                f"{target} is part of the registry being read; choose another output file",
+                option="--output",
+            )
 
 
 def _limit(items: Sequence[Any], limit: int | None) -> Sequence[Any]:
@@ -32,7 +51,7 @@ def _limit(items: Sequence[Any], limit: int | None) -> Sequence[Any]:
 
 def list_studies(paths: Sequence[str], filters: Filters, output: OutputOptions) -> int:
     """Write the matching studies; return how many."""
-    studies = query.order(query.select(_load(paths), filters), output.sort)
+    studies = query.order(query.select(_load(paths, output.output), filters), output.sort)
     studies = tuple(_limit(studies, output.limit))
 
     def table(fmt: Format) -> columns.Table:
@@ -49,7 +68,7 @@ def list_studies(paths: Sequence[str], filters: Filters, output: OutputOptions) 
 
 def list_outcomes(paths: Sequence[str], filters: Filters, output: OutputOptions) -> int:
     """Write one row per reported outcome of the matching studies; return how many rows."""
-    studies = query.order(query.select(_load(paths), filters), output.sort)
+    studies = query.order(query.select(_load(paths, output.output), filters), output.sort)
     pairs = list(_limit(query.outcome_rows(studies, filters.endpoints), output.limit))
 
     def table(fmt: Format) -> columns.Table:
@@ -65,7 +84,7 @@ def list_outcomes(paths: Sequence[str], filters: Filters, output: OutputOptions)
 
 def summary(paths: Sequence[str], filters: Filters, output: OutputOptions) -> int:
     """Write counts by disease, cell source, cell type, tissue and design; return the study count."""
-    result = query.summarise(query.select(_load(paths), filters))
+    result = query.summarise(query.select(_load(paths, output.output), filters))
     _check_columns(output, dict.fromkeys(columns.SUMMARY_COLUMNS))
 
     def table(fmt: Format) -> columns.Table:
@@ -96,6 +115,8 @@ def _pick(loaded: Sequence[Study], study_id: str) -> Study:
     studies = {s.id: s for s in loaded}
     if study_id in studies:
         return studies[study_id]
+    import difflib  # only a miss needs suggestions
+
     close = difflib.get_close_matches(study_id, list(studies), n=3, cutoff=0.4)
     close += [i for i in studies if study_id and study_id in i and i not in close]
     hint = f" Did you mean: {', '.join(close[:3])}?" if close else ""
@@ -107,7 +128,7 @@ def show(paths: Sequence[str], study_id: str, fmt: Format | None, target: str | 
     from stemrenal import detail
     from stemrenal.output import open_output
 
-    study = find_study(paths, study_id)
+    study = _pick(_load(paths, target), study_id)
     with open_output(target) as stream:
         chosen = fmt or (render.Format.TABLE if render.is_terminal(stream) else None)
         if chosen is render.Format.JSON:
@@ -134,7 +155,7 @@ def cite(
     from stemrenal import citestyles
     from stemrenal.output import open_output
 
-    studies = _load(paths)
+    studies = _load(paths, target)
     named = {_pick(studies, study_id).id for study_id in study_ids}
     chosen = [s for s in query.select(studies, filters) if not named or s.id in named]
     text = citestyles.render(chosen, citestyles.choose_style(style, target))

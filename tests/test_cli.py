@@ -433,3 +433,36 @@ def test_ctrl_c_exits_130_with_one_line(runner: CliRunner, monkeypatch: pytest.M
     result = runner.invoke(cli, ["list"])
     assert result.exit_code == 130
     assert result.stderr == "Interrupted.\n"
+
+
+@pytest.mark.parametrize("command", [["list"], ["outcomes"], ["summary"], ["cite"]])
+def test_output_onto_the_registry_is_refused(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    registry = tmp_path / "studies.toml"
+    registry.write_bytes(SEED.read_bytes())
+    result = runner.invoke(cli, ["--registry", str(registry), *command, "-o", str(registry)])
+    assert result.exit_code == 2
+    assert "part of the registry being read" in result.output
+    assert registry.read_bytes() == SEED.read_bytes()
+
+
+def test_output_into_a_registry_directory(runner: CliRunner, tmp_path: Path) -> None:
+    """A new .toml there would be read as registry next time; other files are fine."""
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    (folder / "seed.toml").write_bytes(SEED.read_bytes())
+    refused = runner.invoke(cli, ["--registry", str(folder), "list", "-o", str(folder / "x.toml")])
+    assert refused.exit_code == 2
+    assert not (folder / "x.toml").exists()
+    allowed = runner.invoke(cli, ["--registry", str(folder), "list", "-o", str(folder / "x.csv")])
+    assert allowed.exit_code == 0, allowed.output
+    assert (folder / "x.csv").read_text(encoding="utf-8").startswith("id,")
+
+
+def test_show_output_onto_the_registry_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    registry = tmp_path / "studies.toml"
+    registry.write_bytes(SEED.read_bytes())
+    args = ["--registry", str(registry), "show", DUBSKY, "-o", str(registry)]
+    assert runner.invoke(cli, args).exit_code == 2
+    assert registry.read_bytes() == SEED.read_bytes()

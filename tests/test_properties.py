@@ -316,11 +316,12 @@ def one_line(cell: Cell) -> str:
 
 
 def markdown(cell: Cell) -> str:
-    """A Markdown cell, unescaped: items as bullets, tabs as spaces, newlines as <br>."""
+    """A Markdown cell, unescaped: items as bullets, tabs as spaces, `<` as `&lt;` (no raw
+    HTML), newlines as <br>."""
     if cell is None:
         return "not reported"
     text = "\n".join(f"• {item}" for item in cell) if isinstance(cell, tuple) else cell
-    return text.replace("\t", " ").replace("\n", "<br>")
+    return text.replace("\t", " ").replace("<", "&lt;").replace("\n", "<br>")
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -35,7 +35,7 @@ def _refuse_registry_target(paths: Sequence[str], target: str) -> None:
     from stemrenal import registry
 
     out = Path(target).resolve()
-    for raw in paths or [registry.bundled_path()]:
+    for raw in paths or [str(registry.bundled_path())]:
         source = Path(raw).resolve()
         inside = source.is_dir() and out.suffix == ".toml" and source in out.parents
         if out == source or inside:

@@ -60,9 +60,15 @@ class StemrenalGroup(click.Group):
     help="Registry file or directory of *.toml (repeatable). Default: $STEMRENAL_REGISTRY "
     "(paths separated by the OS path separator), else the bundled registry.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read and validate every registry file afresh; neither read nor write the cache of "
+    "validated files. Same as STEMRENAL_NO_CACHE=1.",
+)
 @click.version_option(package_name="stemrenal", prog_name="stemrenal")
 @click.pass_context
-def cli(ctx: click.Context, registry: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, registry: tuple[str, ...], no_cache: bool) -> None:
     """What does the clinical evidence on stem-cell therapy in kidney disease show?
 
     Every result comes with its study's design, size, follow-up, citation and limitations.
@@ -75,6 +81,10 @@ def cli(ctx: click.Context, registry: tuple[str, ...]) -> None:
       stemrenal show ranjbar-2022-lupus-nephritis
     """
     ctx.obj = tuple(registry)
+    if no_cache:
+        from stemrenal.cache import bypassed
+
+        ctx.with_resource(bypassed())
 
 
 def _registry_paths() -> tuple[str, ...]:

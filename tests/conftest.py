@@ -67,12 +67,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(autouse=True)
-def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's registry, cache or colour settings."""
+def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's registry, cache or colour settings.
+
+    Each test gets its own empty cache directory, outside `tmp_path` so tests that list
+    `tmp_path` see only their own files.
+    """
     monkeypatch.delenv("STEMRENAL_REGISTRY", raising=False)
     monkeypatch.delenv("STEMRENAL_NO_CACHE", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

@@ -1,0 +1,474 @@
+"""The validated-registry cache: hits, misses, damage, an unwritable directory, concurrent
+writers, and output that is the same with or without it. No timing assertions: a hit is
+proved by the parser and validator not running at all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from stemrenal import cache, registry
+from stemrenal.cli import cli
+from stemrenal.models import Study
+
+from conftest import MINIMAL, SEED
+
+TIMEOUT = 60
+
+
+def cache_dir() -> Path:
+    return Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal"
+
+
+def cache_files() -> list[Path]:
+    folder = cache_dir()
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed from TOML so far: a cache hit adds nothing."""
+    seen: list[str] = []
+    real = registry._parse
+
+    def counting(name: str, text: str) -> Any:
+        seen.append(name)
+        return real(name, text)
+
+    monkeypatch.setattr(registry, "_parse", counting)
+    return seen
+
+
+@pytest.fixture
+def registry_file(write_registry: Callable[..., Path]) -> Path:
+    return write_registry(MINIMAL)
+
+
+def refuse(*_: object, **__: object) -> Any:
+    raise AssertionError("a cache hit must not parse or validate again")
+
+
+def touch_ns(path: Path, mtime_ns: int) -> None:
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+# ----------------------------------------------------------------------------- hits
+
+
+def test_second_read_is_a_hit_that_neither_parses_nor_validates(
+    registry_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, problems = registry.check([registry_file])
+    assert problems == []
+    assert len(cache_files()) == 1
+    import tomli
+
+    monkeypatch.setattr(tomli, "loads", refuse)
+    monkeypatch.setattr(Study, "model_validate", refuse)
+    second, problems = registry.check([registry_file])
+    assert problems == []
+    assert second == first
+    assert second[0].follow_up_months == 6.0  # the computed field is computed again
+    unset = [s.model_dump(exclude_unset=True) for s in second]
+    assert unset == [s.model_dump(exclude_unset=True) for s in first]  # same keys as the TOML
+
+
+def test_cli_hit_gives_the_same_output(
+    runner: CliRunner, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["--registry", str(SEED), "list", "--format", "json"]
+    cold = runner.invoke(cli, args, catch_exceptions=False)
+    assert parses == [str(SEED)]
+    monkeypatch.setattr(Study, "model_validate", refuse)
+    warm = runner.invoke(cli, args, catch_exceptions=False)
+    assert parses == [str(SEED)]
+    assert (warm.exit_code, warm.stdout, warm.stderr) == (0, cold.stdout, "")
+
+
+def test_each_file_of_a_directory_has_its_own_entry(
+    tmp_path: Path, write_registry: Callable[..., Path], parses: list[str]
+) -> None:
+    write_registry(MINIMAL, "reg/a.toml")
+    write_registry(MINIMAL.replace('"doe-2020-ckd"', '"doe-2021-ckd"'), "reg/b.toml")
+    registry.check([tmp_path / "reg"])
+    assert len(cache_files()) == 2
+    parses.clear()
+    studies, problems = registry.check([tmp_path / "reg"])
+    assert (parses, problems) == ([], [])
+    assert [s.id for s in studies] == ["doe-2020-ckd", "doe-2021-ckd"]
+
+
+# ----------------------------------------------------------------------------- misses
+
+
+def test_changed_content_with_same_size_and_mtime_is_a_miss(
+    registry_file: Path, parses: list[str]
+) -> None:
+    registry.check([registry_file])
+    before = registry_file.stat()
+    text = registry_file.read_text(encoding="utf-8")
+    changed = text.replace("Journal of Tests", "Journal of Texts")
+    assert len(changed) == len(text)
+    assert changed != text
+    registry_file.write_text(changed, encoding="utf-8")
+    touch_ns(registry_file, before.st_mtime_ns)
+    assert registry_file.stat().st_size == before.st_size
+    assert registry_file.stat().st_mtime_ns == before.st_mtime_ns
+
+    studies, _ = registry.check([registry_file])
+    assert studies[0].citation.journal == "Journal of Texts"
+    assert len(parses) == 2
+
+
+def test_new_mtime_alone_is_a_miss(registry_file: Path, parses: list[str]) -> None:
+    first, _ = registry.check([registry_file])
+    touch_ns(registry_file, registry_file.stat().st_mtime_ns + 1_000_000_000)
+    second, _ = registry.check([registry_file])
+    assert len(parses) == 2
+    assert second == first
+
+
+def test_new_size_is_a_miss(registry_file: Path, parses: list[str]) -> None:
+    registry.check([registry_file])
+    with registry_file.open("a", encoding="utf-8") as out:
+        out.write("# one more line\n")
+    registry.check([registry_file])
+    assert len(parses) == 2
+
+
+def test_another_stemrenal_version_is_a_miss(
+    registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stemrenal
+
+    registry.check([registry_file])
+    monkeypatch.setattr(stemrenal, "__version__", "999.0")
+    registry.check([registry_file])
+    monkeypatch.setattr("stemrenal.models.SCHEMA_VERSION", "999")
+    registry.check([registry_file])
+    monkeypatch.setattr(cache, "_code_fingerprint", lambda: "other code")
+    registry.check([registry_file])
+    assert len(parses) == 4
+
+
+def test_a_file_turned_invalid_reports_its_problems(registry_file: Path) -> None:
+    registry.check([registry_file])
+    text = registry_file.read_text(encoding="utf-8")
+    registry_file.write_text(text.replace("year = 2020", "year = 1900"), encoding="utf-8")
+    studies, problems = registry.check([registry_file])
+    assert studies == ()
+    assert [str(p).split(": ")[0] for p in problems] == [f"{registry_file}:5"]
+
+
+def test_a_file_with_problems_is_never_cached(
+    write_registry: Callable[..., Path], parses: list[str]
+) -> None:
+    path = write_registry(MINIMAL.replace("enrolled = 10", "enrolled = 0"))
+    for _ in range(2):
+        _, problems = registry.check([path])
+        assert [p.field for p in problems] == ["enrolled"]
+    assert cache_files() == []
+    assert len(parses) == 2
+
+
+def test_duplicates_across_cached_files_still_name_file_and_line(
+    write_registry: Callable[..., Path], runner: CliRunner
+) -> None:
+    a = write_registry(MINIMAL, "a.toml")
+    b = write_registry("# another file\n" + MINIMAL, "b.toml")
+    expected = f"{b}:3: study doe-2020-ckd: id: duplicate id; first used at {a}:2"
+    for _ in range(2):  # the second time, both files come from the cache
+        result = runner.invoke(cli, ["validate", str(a), str(b)], catch_exceptions=False)
+        assert result.exit_code == 1
+        assert result.stdout.splitlines()[0] == expected
+    assert len(cache_files()) == 2
+
+
+# ----------------------------------------------------------------------------- damage
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(os.urandom(64) + b"\n\x00\xff" * 100)
+
+
+def _truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+
+
+def _other_version(path: Path) -> None:
+    header, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(header.replace(b'"format":1', b'"format":0') + b"\n" + body)
+
+
+def _forged_study(path: Path) -> None:
+    """The header still matches, but the body holds a study the model rejects."""
+    header, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(header + b"\n" + body.replace(b'"year":2020', b'"year":"2020"'))
+
+
+def _study_missing(path: Path) -> None:
+    """Cut at a line boundary: every line left is valid, but a study is gone."""
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:-1]))
+
+
+def _study_added(path: Path) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines, lines[-1]]))
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _a_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _garbage,
+        _truncated,
+        _other_version,
+        _forged_study,
+        _study_missing,
+        _study_added,
+        _empty,
+        _a_directory,
+    ],
+)
+def test_damaged_cache_is_ignored_and_rebuilt(
+    registry_file: Path,
+    runner: CliRunner,
+    parses: list[str],
+    damage: Callable[[Path], None],
+) -> None:
+    args = ["--registry", str(registry_file), "list", "--format", "csv"]
+    clean = runner.invoke(cli, args, catch_exceptions=False)
+    [entry] = cache_files()
+    before = entry.read_bytes()
+    damage(entry)
+    assert not entry.is_file() or entry.read_bytes() != before
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, clean.stdout, "")
+    assert len(parses) == 2
+    if entry.is_file():  # rebuilt: the next run is a hit again
+        runner.invoke(cli, args, catch_exceptions=False)
+        assert len(parses) == 2
+
+
+def test_unreadable_cache_file_is_a_miss(registry_file: Path, parses: list[str]) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("permissions do not stop root from reading a file")
+    registry.check([registry_file])
+    [entry] = cache_files()
+    entry.chmod(0)
+    studies, problems = registry.check([registry_file])
+    assert (len(studies), problems, len(parses)) == (1, [], 2)
+
+
+# ----------------------------------------------------------------------------- unwritable
+
+
+@pytest.fixture(params=["under-a-file", "read-only-dir"])
+def unwritable_cache(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """An XDG_CACHE_HOME where nothing can be created."""
+    if request.param == "under-a-file":  # binds even for root
+        blocker = tmp_path / "not-a-dir"
+        blocker.write_text("a file, not a directory\n")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+        yield blocker
+        return
+    if os.geteuid() == 0:
+        pytest.skip("chmod does not stop root from writing")
+    home = tmp_path / "read-only"
+    home.mkdir()
+    home.chmod(0o500)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    yield home
+    home.chmod(0o700)
+
+
+def test_unwritable_cache_dir_is_silent(
+    unwritable_cache: Path, registry_file: Path, runner: CliRunner, parses: list[str]
+) -> None:
+    args = ["--registry", str(registry_file), "list", "--format", "csv"]
+    results = [runner.invoke(cli, args, catch_exceptions=False) for _ in range(2)]
+    for result in results:
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert "doe-2020-ckd" in result.stdout
+    assert len(parses) == 2
+    assert not cache_dir().exists()
+
+
+def test_no_home_means_no_cache(
+    registry_file: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]
+) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME")
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    for _ in range(2):
+        studies, problems = registry.check([registry_file])
+        assert (len(studies), problems) == (1, [])
+    assert len(parses) == 2
+
+
+def test_relative_xdg_cache_home_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.directory() == tmp_path / ".cache" / "stemrenal"
+
+
+# ----------------------------------------------------------------------------- concurrency
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from stemrenal import cache, registry
+
+    path = Path(sys.argv[1])
+    entry = cache.entry(path, path.read_bytes())
+    studies = registry.read_file(path).studies
+    for _ in range(int(sys.argv[2])):
+        cache.store(entry, studies)
+    """
+)
+
+_READER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from stemrenal import cache
+
+    path, done = Path(sys.argv[1]), Path(sys.argv[2])
+    entry = cache.entry(path, path.read_bytes())
+    expected = entry.file.read_bytes()
+    reads = 0
+    while not done.exists() and reads < 1_000_000:
+        try:
+            seen = entry.file.read_bytes()
+        except FileNotFoundError:  # between an unlink and a rename: never with os.replace
+            seen = b""
+        if seen != expected:
+            sys.exit(f"read {len(seen)} of {len(expected)} bytes: a partial cache file")
+        reads += 1
+    print(reads)
+    """
+)
+
+
+def _python(*args: object) -> subprocess.Popen[bytes]:
+    """`python ARGS...` in a child that shares this test's cache directory."""
+    return subprocess.Popen(
+        [sys.executable, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != "STEMRENAL_NO_CACHE"},
+    )
+
+
+def test_concurrent_writers_never_show_a_partial_file(
+    write_registry: Callable[..., Path], tmp_path: Path, parses: list[str]
+) -> None:
+    """Two processes rewrite the entry while a third reads it: every read sees all of it."""
+    body = "".join(MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{i}"') for i in range(300))
+    path = write_registry(body)
+    registry.check([path])  # the entry every process rewrites with the same bytes
+    done = tmp_path / "done"
+    reader = _python("-c", _READER, path, done)
+    writers = [_python("-c", _WRITER, path, 40) for _ in range(2)]
+    for writer in writers:
+        _, err = writer.communicate(timeout=TIMEOUT)
+        assert (writer.returncode, err) == (0, b""), err.decode()
+    done.touch()
+    out, err = reader.communicate(timeout=TIMEOUT)
+    assert (reader.returncode, err) == (0, b""), err.decode()
+    assert int(out) > 0
+    assert [p.name.startswith(".tmp-") for p in cache_files()] == [False]
+    parses.clear()
+    studies, problems = registry.check([path])
+    assert (len(studies), problems, parses) == (300, [], [])
+
+
+def test_two_concurrent_cli_runs_on_a_new_registry(write_registry: Callable[..., Path]) -> None:
+    path = write_registry(MINIMAL)
+    command = ["-m", "stemrenal", "--registry", path, "list", "--format", "json"]
+    procs = [_python(*command) for _ in range(2)]
+    outputs = [proc.communicate(timeout=TIMEOUT) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0]
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1] == b""
+    assert len(cache_files()) == 1
+    assert cache.load(_entry(path)) is not None
+
+
+def _entry(path: Path) -> cache.Entry:
+    entry = cache.entry(path, path.read_bytes())
+    assert entry is not None
+    return entry
+
+
+# ----------------------------------------------------------------------------- bypass
+
+
+@pytest.mark.parametrize("command", ["list", "outcomes", "summary"])
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("registry_path", [SEED, None], ids=["seed", "bundled"])
+def test_same_output_with_and_without_the_cache(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    fmt: str,
+    registry_path: Path | None,
+) -> None:
+    prefix = ["--registry", str(registry_path)] if registry_path else []
+    args = [command, "--format", fmt]
+
+    def invoke(*extra: str) -> str:
+        result = runner.invoke(cli, [*extra, *prefix, *args], catch_exceptions=False)
+        assert (result.exit_code, result.stderr) == (0, "")
+        return result.stdout
+
+    bypassed = invoke("--no-cache")
+    assert cache_files() == []  # --no-cache neither reads nor writes
+    cold, warm = invoke(), invoke()
+    assert len(cache_files()) == 1
+    monkeypatch.setenv("STEMRENAL_NO_CACHE", "1")
+    by_env = invoke()
+    assert bypassed == cold == warm == by_env
+
+
+def test_env_var_bypasses_the_library_too(
+    registry_file: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]
+) -> None:
+    monkeypatch.setenv("STEMRENAL_NO_CACHE", "1")
+    registry.check([registry_file])
+    registry.check([registry_file])
+    assert (len(parses), cache_files()) == (2, [])
+    monkeypatch.setenv("STEMRENAL_NO_CACHE", "0")  # "0" means "use the cache"
+    assert cache.enabled()
+
+
+def test_no_cache_option_ends_with_its_command(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["--no-cache", "list", "--format", "csv"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert cache.enabled()

@@ -105,13 +105,8 @@ def _check_columns(output: OutputOptions, catalogue: Any) -> None:
     columns.pick(output.columns, list(catalogue), ())
 
 
-def find_study(paths: Sequence[str], study_id: str) -> Study:
-    """The study with this id; UsageProblem suggests the closest ids."""
-    return _pick(_load(paths), study_id)
-
-
 def _pick(loaded: Sequence[Study], study_id: str) -> Study:
-    """`find_study` on studies already loaded, so `cite` reads the registry once."""
+    """The study with this id among those loaded; UsageProblem suggests the closest ids."""
     studies = {s.id: s for s in loaded}
     if study_id in studies:
         return studies[study_id]

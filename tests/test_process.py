@@ -163,3 +163,36 @@ def test_piped_output_is_plain(tmp_path: Path) -> None:
     assert "\x1b" not in text
     assert not set(text) & set("│─┃━┏┓└┘")
     assert result.stderr == b""
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script_for_each_shell(shell: str) -> None:
+    """What the README's `eval "$(_STEMRENAL_COMPLETE=bash_source stemrenal)"` runs."""
+    result = subprocess.run(
+        [*COMMAND],
+        capture_output=True,
+        env=_env(_STEMRENAL_COMPLETE=f"{shell}_source"),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_STEMRENAL_COMPLETE" in result.stdout.decode()
+
+
+def test_bash_completes_vocabulary_terms_and_study_ids() -> None:
+    def complete(words: str) -> list[str]:
+        result = subprocess.run(
+            [*COMMAND],
+            capture_output=True,
+            env=_env(
+                _STEMRENAL_COMPLETE="bash_complete",
+                COMP_WORDS=words,
+                COMP_CWORD=str(len(words.split()) - 1),
+            ),
+            timeout=TIMEOUT,
+            check=True,
+        )
+        return [line.split(",", 1)[1] for line in result.stdout.decode().splitlines()]
+
+    assert complete("stemrenal list --disease lup") == ["lupus-nephritis"]
+    assert complete("stemrenal show ranjbar") == ["ranjbar-2022-lupus-nephritis"]

@@ -684,3 +684,16 @@ def test_no_command_writes_the_registry(
         result = invoke(runner, "--registry", str(registry), command, *argv)
         assert result.exit_code == 0, (argv, result.output)
         assert fingerprint(folder) == before, argv
+
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+
+
+def test_no_color_leaves_styles_but_no_colour(
+    terminal: Callable[[int], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR (no-color.org) removes colour; the terminal table keeps its layout."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = CliRunner().invoke(cli, ["--registry", str(SEED), "list", "--format", "table"]).stdout
+    assert "╭" in out
+    assert not COLOUR.search(out)

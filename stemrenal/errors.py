@@ -30,7 +30,7 @@ def visible(text: str, longest: int | None = None) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def quoted(value: str, longest: int = 60) -> str:
+def quoted(value: object, longest: int = 60) -> str:
     """A value quoted for a message, cut short: a hostile registry can hold a megabyte."""
     shown = repr(value)
     return shown if len(shown) <= longest + 2 else shown[:longest] + "..."

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stemrenal import cache as registry_cache
-from stemrenal.errors import Problem, RegistryError
+from stemrenal.errors import Problem, RegistryError, quoted
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -237,8 +237,7 @@ def _message(error: Any) -> str:
         return str(_MESSAGES[kind])
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind in {"string_pattern_mismatch", "literal_error"}:
-        shown = repr(error.get("input"))
-        message += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+        message += f" (got {quoted(error.get('input'))})"
     return message
 
 

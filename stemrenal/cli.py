@@ -5,6 +5,7 @@ Errors become exit codes in exactly one place, `StemrenalGroup.invoke`.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -23,6 +24,11 @@ class StemrenalGroup(click.Group):
     """Translates domain errors and Ctrl-C into exit codes, once, for every command."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # A command is one short pass that makes many objects and almost no cyclic garbage:
+        # the cyclic collector would only rescan the loaded registry (a third of the time of
+        # a warm query on 10,000 studies). Reference counting still frees what is dropped.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -45,6 +51,9 @@ class StemrenalGroup(click.Group):
             ) from None
         except StemrenalError as exc:
             raise click.ClickException(str(exc)) from None
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
 
 # ----------------------------------------------------------------------------- the group

@@ -10,7 +10,7 @@ from stemrenal.columns import evidence
 from stemrenal.render import NOT_REPORTED, clean
 
 if TYPE_CHECKING:
-    from stemrenal.models import Study
+    from stemrenal.models import Outcome, Study
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,7 @@ def sections(study: Study) -> list[Section]:
     return [s for s in out if s.lines]
 
 
-def _outcome(o: object) -> str:
-    from stemrenal.models import Outcome
-
-    assert isinstance(o, Outcome)
+def _outcome(o: Outcome) -> str:
     p = f"; p {o.p_value}" if o.p_value else ""
     direction = f"; direction: {o.direction}" if o.direction else ""
     return f"{o.endpoint}: {o.measure}, {o.timepoint}: {o.result}{p}{direction}"

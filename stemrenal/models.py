@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -28,8 +29,8 @@ from stemrenal import vocabulary
 from stemrenal.durations import parse_duration
 from stemrenal.errors import quoted
 
-#: Bumped whenever the schema changes meaning (the validated-registry cache keys on it).
-SCHEMA_VERSION = "1"
+if TYPE_CHECKING:
+    from stemrenal.query import Facets
 
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -244,6 +245,13 @@ class Study(StrictModel):
         """True for products that are not cells (e.g. extracellular vesicles)."""
         cell_type = self.intervention.cell_type
         return cell_type is not None and vocabulary.term("cell-type", cell_type).cell_free
+
+    @cached_property
+    def facets(self) -> Facets:
+        """What filters and summaries read; the cache keeps a copy (see `query.Facets`)."""
+        from stemrenal.query import facets
+
+        return facets(self)
 
 
 class RegistryFile(StrictModel):

@@ -93,7 +93,7 @@ class StudyIdType(click.ParamType[str]):
         from stemrenal import registry
 
         paths = ctx.find_root().params.get("registry") or ()
-        studies, _ = registry.check(paths)
+        studies, _ = registry.check(paths, views=True)
         return [CompletionItem(s.id) for s in studies if s.id.startswith(incomplete)]
 
 

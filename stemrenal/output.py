@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -24,6 +23,8 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    import tempfile  # only a file needs it, not stdout
+
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal.errors import UsageProblem
 
@@ -34,6 +34,44 @@ class Filters:
     exclude_cell_free: bool = False
 
 
+class Facets(NamedTuple):
+    """A study reduced to what the filters and the summary look at.
+
+    `Study.facets` computes it; the cache stores it for every study, so a warm run can filter
+    a large registry without reading (or validating) the studies it will not print.
+    """
+
+    conditions: Sequence[str]
+    cell_source: str | None
+    cell_type: str | None
+    tissue: str | None
+    endpoints: Sequence[str]
+    design: str
+    randomized: bool
+    follow_up_months: float | None
+    enrolled: int | None
+    year: int
+    cell_free: bool
+
+
+def facets(study: Study) -> Facets:
+    """The facets of a validated study (see `Study.facets`)."""
+    i = study.intervention
+    return Facets(
+        conditions=study.conditions,
+        cell_source=i.cell_source,
+        cell_type=i.cell_type,
+        tissue=i.tissue,
+        endpoints=[outcome.endpoint for outcome in study.outcomes],
+        design=study.design.kind,
+        randomized=study.design.randomized,
+        follow_up_months=study.follow_up_months,
+        enrolled=study.enrolled,
+        year=study.year,
+        cell_free=study.cell_free,
+    )
+
+
 def _any_of(wanted: tuple[str, ...], have: Iterable[str | None]) -> bool:
     return not wanted or any(value in wanted for value in have)
 
@@ -55,20 +93,23 @@ def search_text(study: Study) -> str:
 
 
 def matches(study: Study, filters: Filters) -> bool:
-    """True when the study passes every filter."""
+    """True when the study passes every filter.
+
+    Everything but --search reads only the study's facets; --search reads its text last.
+    """
     f = filters
-    intervention = study.intervention
+    v = study.facets
     return (
-        _any_of(f.diseases, study.conditions)
-        and _any_of(f.cell_sources, [intervention.cell_source])
-        and _any_of(f.cell_types, [intervention.cell_type])
-        and _any_of(f.tissues, [intervention.tissue])
-        and _any_of(f.endpoints, (outcome.endpoint for outcome in study.outcomes))
-        and _any_of(f.designs, [study.design.kind])
-        and _within(study.follow_up_months, f.min_followup, f.max_followup)
-        and _within(study.enrolled, f.min_n, None)
-        and _within(study.year, f.since, f.until)
-        and (not f.exclude_cell_free or not study.cell_free)
+        _any_of(f.diseases, v.conditions)
+        and _any_of(f.cell_sources, [v.cell_source])
+        and _any_of(f.cell_types, [v.cell_type])
+        and _any_of(f.tissues, [v.tissue])
+        and _any_of(f.endpoints, v.endpoints)
+        and _any_of(f.designs, [v.design])
+        and _within(v.follow_up_months, f.min_followup, f.max_followup)
+        and _within(v.enrolled, f.min_n, None)
+        and _within(v.year, f.since, f.until)
+        and (not f.exclude_cell_free or not v.cell_free)
         and (not f.search or any(s.casefold() in search_text(study) for s in f.search))
     )
 
@@ -159,7 +200,7 @@ def participants(studies: Sequence[Study]) -> int:
     """
     total = 0
     for group in overlap_groups(studies):
-        sizes = [s.enrolled for s in group if s.enrolled is not None]
+        sizes = [s.facets.enrolled for s in group if s.facets.enrolled is not None]
         total += max(sizes, default=0)
     return total
 
@@ -181,12 +222,12 @@ class Breakdown:
     participants: int
 
 
-_DIMENSIONS: dict[str, Callable[[Study], Iterable[str | None]]] = {
-    "disease": lambda s: s.conditions,
-    "cell-source": lambda s: [s.intervention.cell_source],
-    "cell-type": lambda s: [s.intervention.cell_type],
-    "tissue": lambda s: [s.intervention.tissue],
-    "design": lambda s: [s.design.kind],
+_DIMENSIONS: dict[str, Callable[[Facets], Iterable[str | None]]] = {
+    "disease": lambda v: v.conditions,
+    "cell-source": lambda v: [v.cell_source],
+    "cell-type": lambda v: [v.cell_type],
+    "tissue": lambda v: [v.tissue],
+    "design": lambda v: [v.design],
 }
 
 
@@ -210,7 +251,7 @@ def summarise(studies: Sequence[Study]) -> Summary:
     for dimension, values in _DIMENSIONS.items():
         buckets: dict[str, list[Study]] = {}
         for study in studies:
-            for value in dict.fromkeys(values(study)):
+            for value in dict.fromkeys(values(study.facets)):
                 buckets.setdefault(value or "not-reported", []).append(study)
         rows.extend(
             Breakdown(dimension, term, len(members), participants(members))
@@ -219,10 +260,10 @@ def summarise(studies: Sequence[Study]) -> Summary:
     return Summary(
         studies=len(studies),
         participants=participants(studies),
-        participants_reported_sum=sum(s.enrolled or 0 for s in studies),
-        randomized=sum(1 for s in studies if s.design.randomized),
-        randomized_participants=participants([s for s in studies if s.design.randomized]),
-        enrolment_not_reported=sum(1 for s in studies if s.enrolled is None),
+        participants_reported_sum=sum(s.facets.enrolled or 0 for s in studies),
+        randomized=sum(1 for s in studies if s.facets.randomized),
+        randomized_participants=participants([s for s in studies if s.facets.randomized]),
+        enrolment_not_reported=sum(1 for s in studies if s.facets.enrolled is None),
         overlap_groups=sum(1 for g in overlap_groups(studies) if len(g) > 1),
         rows=tuple(rows),
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from stemrenal import cache as registry_cache
 from stemrenal.errors import Problem, RegistryError, quoted
@@ -101,11 +101,13 @@ class FileResult:
         return tuple(locator.line(index, ()) for index in self.indices)
 
 
-def read_file(path: Path) -> FileResult:
+def read_file(path: Path, *, views: bool = False) -> FileResult:
     """Parse and validate one registry file; every failure becomes a Problem.
 
     A clean file is kept in the validated-registry cache (`stemrenal.cache`) and read from
     there while its content is unchanged; a file with problems is checked afresh every time.
+    With `views`, a cached file comes back as `views.CachedStudy` stand-ins, which answer
+    like a `Study` but are read without Pydantic (what the query commands use).
     """
     name = str(path)
     raw, problem = _read_bytes(path)
@@ -113,10 +115,12 @@ def read_file(path: Path) -> FileResult:
         return FileResult(path, (), (problem,))
     entry = registry_cache.entry(path, raw)
     if entry is not None:
-        cached = registry_cache.load(entry)
+        cached = registry_cache.load_views(entry) if views else registry_cache.load(entry)
         if cached is not None:
             ids = frozenset(study.id for study in cached)
-            return FileResult(path, cached, (), tuple(range(len(cached))), ids)
+            # The views answer every attribute a Study has (tests/test_views.py): read as one.
+            studies = cast("tuple[Study, ...]", cached)
+            return FileResult(path, studies, (), tuple(range(len(cached))), ids)
     text, problem = _decode(name, raw)
     if problem is not None:
         return FileResult(path, (), (problem,))
@@ -241,11 +245,16 @@ def _message(error: Any) -> str:
     return message
 
 
-def check(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[tuple[Study, ...], list[Problem]]:
-    """Every valid study and every problem in the registry; nothing is raised."""
+def check(
+    paths: Sequence[str | os.PathLike[str]] = (), *, views: bool = False
+) -> tuple[tuple[Study, ...], list[Problem]]:
+    """Every valid study and every problem in the registry; nothing is raised.
+
+    With `views`, studies of cached files are read-only stand-ins (see `read_file`).
+    """
     files, problems = sources(paths)
     with _long_lived():
-        results = [read_file(path) for path in files]
+        results = [read_file(path, views=views) for path in files]
         known: set[str] = set()
         for result in results:
             problems.extend(result.problems)
@@ -315,9 +324,12 @@ def cross_check(
     return problems
 
 
-def load(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[Study, ...]:
-    """The registry's studies; RegistryError (with every problem) if any file is invalid."""
-    studies, problems = check(paths)
+def load(paths: Sequence[str | os.PathLike[str]] = (), *, views: bool = False) -> tuple[Study, ...]:
+    """The registry's studies; RegistryError (with every problem) if any file is invalid.
+
+    With `views`, studies of cached files are read-only stand-ins (see `read_file`).
+    """
+    studies, problems = check(paths, views=views)
     if problems:
         raise RegistryError(problems)
     return studies

@@ -87,6 +87,8 @@ def clean(value: str, multiline: bool = False) -> str:
     Multiline text keeps its newlines but not its tabs: a table cannot show a tab (Rich measures
     it as zero width and crops the text after it).
     """
+    if value.isprintable():  # every character removed or replaced below is unprintable
+        return value
     if not multiline:
         value = _LINE_BREAKS.sub(" ", value)
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\t", " "))

@@ -25,7 +25,7 @@ def _load(paths: Sequence[str], target: str | None = None) -> tuple[Study, ...]:
 
     if target is not None:
         _refuse_registry_target(paths, target)
-    return registry.load(paths)
+    return registry.load(paths, views=True)
 
 
 def _refuse_registry_target(paths: Sequence[str], target: str) -> None:
@@ -197,7 +197,7 @@ def validate(paths: Sequence[str]) -> int:
     from stemrenal import registry
 
     files, _ = registry.sources(paths)
-    studies, problems = registry.check(paths)
+    studies, problems = registry.check(paths, views=True)
     out = sys.stdout
     for problem in problems:
         out.write(f"{problem}\n")

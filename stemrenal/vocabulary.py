@@ -92,10 +92,12 @@ def ids(kind: str) -> frozenset[str]:
 
 def term(kind: str, term_id: str) -> Term:
     """The term with this canonical id (KeyError when there is none)."""
-    for candidate in terms(kind):
-        if candidate.id == term_id:
-            return candidate
-    raise KeyError(term_id)
+    return _by_id(kind)[term_id]
+
+
+@cache
+def _by_id(kind: str) -> dict[str, Term]:
+    return {t.id: t for t in terms(kind)}
 
 
 def lookup(kind: str, text: str) -> str | None:

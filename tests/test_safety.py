@@ -24,6 +24,8 @@ from typing import Any, final
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stemrenal import render
 from stemrenal.cli import cli
@@ -697,3 +699,30 @@ def test_no_color_leaves_styles_but_no_colour(
     out = CliRunner().invoke(cli, ["--registry", str(SEED), "list", "--format", "table"]).stdout
     assert "╭" in out
     assert not COLOUR.search(out)
+
+
+# ----------------------------------------------------------------------------- clean(), fast path
+
+_REF_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_REF_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
+
+
+def _reference_clean(value: str, multiline: bool) -> str:
+    """clean() as specified, without its shortcut for text that is all printable."""
+    if not multiline:
+        value = _REF_BREAKS.sub(" ", value)
+    return _REF_CONTROL.sub("", value.replace("\r\n", "\n").replace("\t", " "))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(), multiline=st.booleans())
+def test_clean_shortcut_changes_nothing(value: str, multiline: bool) -> None:
+    assert render.clean(value, multiline) == _reference_clean(value, multiline)
+
+
+@pytest.mark.parametrize(
+    "value", ["a\x1b[31mb", "a\u2028b", "a\u202eb", "a\r\nb", "a\tb", "a\x85b", "plain", "中文 🙂"]
+)
+@pytest.mark.parametrize("multiline", [False, True])
+def test_clean_shortcut_on_the_characters_it_must_catch(value: str, multiline: bool) -> None:
+    assert render.clean(value, multiline) == _reference_clean(value, multiline)

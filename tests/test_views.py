@@ -1,0 +1,275 @@
+"""The cache's read-only views: they answer as `Study` does, every command prints the same
+through them, a warm query reads only the records it prints and never imports Pydantic.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from pydantic import BaseModel
+
+from stemrenal import cache, registry, views
+from stemrenal.cli import cli
+from stemrenal.models import Study
+
+from conftest import MINIMAL, SEED
+from test_properties import HOSTILE, registries, registry_file
+
+TIMEOUT = 60
+
+
+def public_names(cls: type[BaseModel]) -> list[str]:
+    """Everything a model answers: fields, computed fields and public properties.
+
+    Read from the model class, so a field or property added later is checked too.
+    """
+    names = [*cls.model_fields, *cls.model_computed_fields]
+    for klass in cls.__mro__:
+        names += [
+            name
+            for name, value in vars(klass).items()
+            if isinstance(value, (property, cached_property))
+            and not name.startswith("_")
+            and name not in names
+            and not hasattr(BaseModel, name)
+        ]
+    return names
+
+
+def same(real: Any, view: Any, where: str) -> None:
+    """`view` answers as `real` does, down to the types of the values."""
+    if isinstance(real, BaseModel):
+        for name in public_names(type(real)):
+            same(getattr(real, name), getattr(view, name), f"{where}.{name}")
+        assert view.model_dump() == real.model_dump(), where
+    elif isinstance(real, (list, tuple)):
+        assert isinstance(view, (type(real), list)), where
+        assert len(view) == len(real), where
+        for i, (a, b) in enumerate(zip(real, view, strict=True)):
+            same(a, b, f"{where}[{i}]")
+    else:
+        assert (type(view), view) == (type(real), real), where
+
+
+def models_and_views(paths: list[Path]) -> tuple[tuple[Study, ...], tuple[Study, ...]]:
+    with cache.bypassed():
+        models, problems = registry.check(paths)
+    assert problems == []
+    registry.check(paths)  # fills the cache
+    cached, problems = registry.check(paths, views=True)
+    assert problems == []
+    assert all(isinstance(s, views.CachedStudy) for s in cached)
+    return models, cached
+
+
+@pytest.mark.parametrize("paths", [[SEED], []], ids=["seed", "bundled"])
+def test_a_view_answers_every_attribute_a_study_has(paths: list[Path]) -> None:
+    models, cached = models_and_views(paths)
+    assert len(models) == len(cached) > 0
+    for model, view in zip(models, cached, strict=True):
+        same(model, view, model.id)
+        assert view.model_dump(mode="json") == model.model_dump(mode="json")
+        assert view.intervention.model_dump() == model.intervention.model_dump()
+
+
+def test_the_walk_sees_properties_and_computed_fields() -> None:
+    """The comparison above is only as good as its list of names: it must include these."""
+    names = public_names(Study)
+    assert {"id", "citation", "follow_up_months", "cell_free", "facets"} <= set(names)
+
+
+@settings(max_examples=30, deadline=None)
+@given(studies=registries(HOSTILE))
+def test_generated_studies_read_the_same_through_views(studies: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        models, cached = models_and_views([registry_file(tmp, studies)])
+        for model, view in zip(models, cached, strict=True):
+            same(model, view, model.id)
+
+
+# ----------------------------------------------------------------------------- every command
+
+
+COMMANDS = [
+    ["list", "--format", "csv"],
+    ["list", "--format", "json"],
+    ["list", "--format", "markdown", "--sort", "-n"],
+    ["list", "--format", "tsv", "--columns", "study,arms,cells,evidence,sources,countries"],
+    ["list", "--format", "jsonl", "--search", "placebo", "--exclude-cell-free"],
+    ["list", "--format", "csv", "--min-followup", "12 months", "--since", "2015", "--min-n", "20"],
+    ["outcomes", "--format", "csv", "--endpoint", "egfr"],
+    ["outcomes", "--format", "json", "--sort", "year"],
+    ["outcomes", "--format", "table", "--disease", "lupus"],
+    ["summary", "--format", "csv"],
+    ["summary", "--format", "json", "--design", "rct"],
+    ["show", "deng-2017-lupus-nephritis"],
+    ["show", "deng-2017-lupus-nephritis", "--format", "json"],
+    ["show", "deng-2017-lupus-nephritis", "--format", "markdown"],
+    ["cite"],
+    ["cite", "--style", "bibtex"],
+    ["cite", "--style", "ris", "--disease", "kidney-transplant"],
+    ["cite", "--style", "csl-json"],
+    ["validate"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_every_command_prints_the_same_from_views(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    def invoke(*extra: str) -> tuple[int, str, str]:
+        result = runner.invoke(cli, [*extra, *args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    fresh = invoke("--no-cache")
+    assert fresh[0] == 0, fresh[2]
+    assert invoke() == fresh  # cold: validates and writes the cache
+    built: list[str] = []
+    real = views.CachedStudy.__init__
+
+    def counting(self: views.CachedStudy, *a: Any) -> None:
+        built.append(a[0])
+        real(self, *a)
+
+    monkeypatch.setattr(views.CachedStudy, "__init__", counting)
+    assert invoke() == fresh  # warm: through the views
+    assert built, "the warm run did not read the cache"
+
+
+def test_a_warm_filter_reads_only_the_records_it_prints(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["list", "--disease", "lupus-nephritis", "--format", "csv", "--columns", "id"]
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    total = len(registry.load())
+    parsed: list[str] = []
+    real = views.CachedStudy._parse
+
+    def counting(self: views.CachedStudy, hook: Any) -> Any:
+        parsed.append(self.id)
+        return real(self, hook)
+
+    monkeypatch.setattr(views.CachedStudy, "_parse", counting)
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    printed = result.stdout.splitlines()[1:]
+    assert 0 < len(printed) < total
+    assert parsed == []  # the id and the filters come from the index alone
+    result = runner.invoke(cli, [*args[:-1], "id,citation"], catch_exceptions=False)
+    assert sorted(parsed) == sorted(printed)
+
+
+def test_cross_file_problems_read_the_same_through_views(
+    runner: CliRunner, write_registry: Callable[..., Path]
+) -> None:
+    write_registry(MINIMAL, "reg/a.toml")
+    folder = write_registry(MINIMAL, "reg/b.toml").parent
+    args = ["--registry", str(folder), "list", "--format", "csv"]
+    runner.invoke(cli, ["--registry", str(folder / "a.toml"), "list"])  # cache a.toml alone
+    runner.invoke(cli, ["--registry", str(folder / "b.toml"), "list"])
+    warm = runner.invoke(cli, args)
+    fresh = runner.invoke(cli, ["--no-cache", *args])
+    assert (warm.exit_code, warm.stderr) == (fresh.exit_code, fresh.stderr)
+    assert warm.exit_code == 1
+    assert f"{folder / 'b.toml'}:2: study doe-2020-ckd: id: duplicate id" in warm.stderr
+
+
+# ----------------------------------------------------------------------------- damage
+
+
+def forge(old: bytes, new: bytes) -> None:
+    """Edit the one cache file's records and fix up its checksum, as only a person would."""
+    [entry] = (Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal").iterdir()
+    header, counts, rest = entry.read_bytes().split(b"\n", 2)
+    assert old in rest
+    count, index_length, _ = counts.split(b" ")
+    rest = rest.replace(old, new)
+    counts = b"%s %s %d" % (count, index_length, zlib.crc32(rest))
+    entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
+
+
+def test_a_record_that_passes_the_checksum_but_not_json_is_one_clear_error(
+    runner: CliRunner, write_registry: Callable[..., Path]
+) -> None:
+    """Only deliberate editing can do this (the checksum catches accidents): still no
+    traceback and no output, and the message names the way out."""
+    path = write_registry(MINIMAL)
+    args = ["--registry", str(path), "list", "--format", "csv", "--columns", "id,title"]
+    runner.invoke(cli, args, catch_exceptions=False)
+    forge(b'"title":"A small study"', b'"title":"A small study\x00')
+    result = runner.invoke(cli, args)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "doe-2020-ckd" in result.stderr
+    assert "--no-cache" in result.stderr
+    assert "Traceback" not in result.stderr
+    with cache.bypassed():
+        assert registry.load([path])[0].title == "A small study"
+    assert runner.invoke(cli, ["--no-cache", *args]).exit_code == 0
+
+
+def test_the_library_never_returns_a_forged_study(write_registry: Callable[..., Path]) -> None:
+    """A record edited with its checksum fixed up is read by the views (the trust boundary
+    documented in `cache`), but the library validates every record again."""
+    path = write_registry(MINIMAL)
+    registry.check([path])
+    forge(b'"year":2020', b'"year":1900')
+    assert [s.year for s in registry.check([path], views=True)[0]] == [1900]
+    studies, problems = registry.check([path])
+    assert (problems, [s.year for s in studies]) == ([], [2020])  # a miss: parsed afresh
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+_IMPORTS = """
+import sys
+from stemrenal.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="stemrenal")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+heavy = sorted(m for m in ("pydantic", "pydantic_core", "rich") if m in sys.modules)
+sys.stderr.write(" ".join(heavy) + "\\n")
+"""
+
+
+def _modules_loaded(cache_home: Path, *args: str) -> str:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--disease", "lupus", "--format", "csv"],
+        ["outcomes", "--format", "json"],
+        ["summary", "--format", "tsv"],
+        ["show", "deng-2017-lupus-nephritis", "--format", "markdown"],
+        ["cite", "--style", "ris"],
+        ["validate"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_warm_run_never_imports_pydantic(tmp_path: Path, args: list[str]) -> None:
+    assert _modules_loaded(tmp_path, *args) == "pydantic pydantic_core"  # cold: validates
+    assert _modules_loaded(tmp_path, *args) == ""  # warm
+    assert _modules_loaded(tmp_path, "--no-cache", *args) == "pydantic pydantic_core"

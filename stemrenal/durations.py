@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from stemrenal.errors import quoted
 
@@ -26,6 +27,7 @@ _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*$")
 ACCEPTED_FORMS = "a number and a unit, e.g. 8w, 8 weeks, 90 days, 6mo, 6 months, 18m, 1y, 1.5 years"
 
 
+@lru_cache(maxsize=4096)  # a registry repeats a few durations: validation, follow_up_months
 def parse_duration(text: str) -> float:
     """Months in ``text``; ValueError (naming the accepted forms) when it cannot be read."""
     match = _PATTERN.match(text.casefold())

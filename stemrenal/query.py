@@ -57,18 +57,18 @@ class Facets(NamedTuple):
 def facets(study: Study) -> Facets:
     """The facets of a validated study (see `Study.facets`)."""
     i = study.intervention
-    return Facets(
-        conditions=study.conditions,
-        cell_source=i.cell_source,
-        cell_type=i.cell_type,
-        tissue=i.tissue,
-        endpoints=[outcome.endpoint for outcome in study.outcomes],
-        design=study.design.kind,
-        randomized=study.design.randomized,
-        follow_up_months=study.follow_up_months,
-        enrolled=study.enrolled,
-        year=study.year,
-        cell_free=study.cell_free,
+    return Facets(  # positional: this runs once for every study of a registry being cached
+        study.conditions,
+        i.cell_source,
+        i.cell_type,
+        i.tissue,
+        [outcome.endpoint for outcome in study.outcomes],
+        study.design.kind,
+        study.design.randomized,
+        study.follow_up_months,
+        study.enrolled,
+        study.year,
+        study.cell_free,
     )
 
 

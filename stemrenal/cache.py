@@ -145,12 +145,11 @@ def load_views(where: Entry) -> tuple[CachedStudy, ...] | None:
 
     try:
         with open(where.file, "rb") as stream:
+            if stream.readline() != where.header:  # stale: do not read the rest
+                return None
             data = stream.read()
-        if not data.startswith(where.header):
-            return None
-        start = len(where.header)
-        end = data.index(b"\n", start)
-        count, index_length, crc = (int(part) for part in data[start:end].split(b" "))
+        end = data.index(b"\n")
+        count, index_length, crc = (int(part) for part in data[:end].split(b" "))
         body = end + 1
         if zlib.crc32(memoryview(data)[body:]) != crc:
             return None
@@ -210,7 +209,9 @@ def store(where: Entry, studies: Sequence[Study]) -> None:
             rows.append([study.id, study.overlaps, offset, offset + len(record) - 1, *study.facets])
             offset += len(record)
         index = pydantic_core.to_json(rows) + b"\n"
-        crc = zlib.crc32(b"".join(records), zlib.crc32(index))
+        crc = zlib.crc32(index)
+        for record in records:
+            crc = zlib.crc32(record, crc)
         where.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=where.file.parent)
         with os.fdopen(fd, "wb") as stream:

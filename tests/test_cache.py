@@ -161,6 +161,23 @@ def test_another_stemrenal_version_is_a_miss(
     assert len(parses) == 4
 
 
+def test_the_installed_parsers_are_part_of_the_key(
+    registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = {entry[0]: entry for entry in cache._parsers()}
+    assert set(found) == {"pydantic", "pydantic_core", "tomli"}
+    import pydantic_core
+
+    # Found without importing, and naming the version that is installed.
+    assert f"pydantic_core-{pydantic_core.__version__}.dist-info" in found["pydantic_core"][3]
+    registry.check([registry_file])
+    upgraded = [[*entry[:3], ["pydantic_core-99.0.0.dist-info"]] for entry in cache._parsers()]
+    monkeypatch.setattr(cache, "_parsers", lambda: upgraded)
+    registry.check([registry_file])
+    registry.check([registry_file])
+    assert len(parses) == 2  # one miss for the upgrade, then a hit again
+
+
 def test_a_file_turned_invalid_reports_its_problems(registry_file: Path) -> None:
     registry.check([registry_file])
     text = registry_file.read_text(encoding="utf-8")

@@ -123,13 +123,14 @@ def _first_author(study: Study) -> str:
     return study.citation.authors[0].casefold()
 
 
-#: Sort keys for --sort; each maps a study to a comparable value (None sorts last).
+#: Sort keys for --sort; each maps a study to a comparable value (None sorts last). Facets
+#: where they hold the value, so a cached study is not read in full just to be sorted.
 SORT_KEYS: dict[str, Callable[[Study], Any]] = {
     "id": lambda s: s.id,
-    "year": lambda s: s.year,
-    "n": lambda s: s.enrolled,
-    "follow-up": lambda s: s.follow_up_months,
-    "design": lambda s: s.design.kind,
+    "year": lambda s: s.facets.year,
+    "n": lambda s: s.facets.enrolled,
+    "follow-up": lambda s: s.facets.follow_up_months,
+    "design": lambda s: s.facets.design,
     "title": lambda s: s.title.casefold(),
     "author": _first_author,
 }

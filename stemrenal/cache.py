@@ -9,19 +9,24 @@ directory:
    of their modules), so any change to the file, to stemrenal or to the parser and validator
    is a miss;
 2. the number of studies, the length of the index and a CRC-32 of everything after this line;
-3. the index: one row per study with its id, overlaps, where its record lies, and its
-   `query.Facets` (what filters and summaries read);
-4. the records: each study as its own model serialised it (`Study` JSON, computed fields
+3. the index: every study's id, the overlaps, and where each of the pieces below lies;
+4. one line per term facet (`query.TERM_FILTERS`): for each term, the rows of the studies
+   that hold it (a posting list);
+5. the `query.Facets` of every study (what filters and summaries read), as one JSON array;
+6. the records: each study as its own model serialised it (`Study` JSON, computed fields
    included), one per line.
 
-A warm query reads the index only and parses the records of the studies it prints, as
-`views.CachedStudy` objects, without importing Pydantic: that is what makes a warm run on a
-large registry about as fast as `csvgrep` on the same rows. The library's `registry.check`
-validates each record again with Pydantic and returns real `Study` models.
+A warm query reads the index, narrows the studies to those holding the terms it asks for by
+their posting lists, and builds `views.CachedStudy` objects for those only, parsing their
+facets and then the records of the studies it prints, without importing Pydantic: that is
+what makes a warm run on a large registry about as fast as `csvgrep` on the same rows. A
+query with no term filter parses the facets of all studies at once. The library's
+`registry.check` validates each record again with Pydantic and returns real `Study` models.
 
 The data were validated before they were written, and the file is checked whole against its
 CRC before any of it is used, so a damaged (truncated, overwritten, bit-flipped) cache file is
-a miss. The CRC guards against accidents, not an adversary: whoever can write to your cache
+a miss. (The file is mapped, not read: the CRC pass touches each page once and nothing is
+copied but what is parsed.) The CRC guards against accidents, not an adversary: whoever can write to your cache
 directory can also edit your registry or your shell's start-up files.
 
 The cache is an optimisation only. A missing, stale, corrupt, unreadable or unwritable cache
@@ -41,17 +46,17 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from stemrenal.models import Study
-    from stemrenal.views import CachedStudy
+    from stemrenal.views import CachedFile
 
 #: Set to anything but "" or "0" to bypass the cache (as `--no-cache` does).
 ENV_VAR = "STEMRENAL_NO_CACHE"
 
 #: Bumped when the layout of a cache file changes.
-FORMAT = 2
+FORMAT = 3
 
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`query` defines the facets, `views` reads them back).
@@ -105,10 +110,11 @@ class Entry:
         self.header = header
 
 
-def entry(path: Path, raw: bytes) -> Entry | None:
-    """The cache entry for ``path`` whose content is ``raw``; None when caching is off.
+def entry(path: Path) -> Entry | None:
+    """The cache entry for ``path`` as it is now; None when caching is off or it can't be read.
 
-    Imports neither Pydantic nor tomli: a warm run never needs them.
+    Hashes the file in pieces rather than reading it whole: on a hit its content is never
+    needed. Imports neither Pydantic nor tomli: a warm run never needs them.
     """
     if not enabled():
         return None
@@ -119,7 +125,9 @@ def entry(path: Path, raw: bytes) -> Entry | None:
 
     try:
         resolved = path.resolve()
-        stat = resolved.stat()
+        with open(resolved, "rb", buffering=0) as stream:
+            stat = os.fstat(stream.fileno())
+            digest = _sha256(stream)
         header = {
             "format": FORMAT,
             "stemrenal": stemrenal.__version__,
@@ -129,7 +137,7 @@ def entry(path: Path, raw: bytes) -> Entry | None:
             "path": str(resolved),
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
-            "sha256": hashlib.sha256(raw).hexdigest(),
+            "sha256": digest,
         }
         name = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:32]
         line = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
@@ -138,33 +146,41 @@ def entry(path: Path, raw: bytes) -> Entry | None:
         return None
 
 
-def load_views(where: Entry) -> tuple[CachedStudy, ...] | None:
-    """The cached studies as read-only views, or None on any miss; never imports Pydantic."""
-    from stemrenal.query import Facets
-    from stemrenal.views import CachedStudy
+def _sha256(stream: BinaryIO) -> str:
+    """`hashlib.file_digest` (Python 3.11+), in the few lines it takes."""
+    digest = hashlib.sha256()
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    while size := stream.readinto(buffer):  # type: ignore[attr-defined]  # raw FileIO
+        digest.update(view[:size])
+    return digest.hexdigest()
+
+
+def load_views(where: Entry) -> CachedFile | None:
+    """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic."""
+    import mmap
+
+    from stemrenal.views import CachedFile
 
     try:
         with open(where.file, "rb") as stream:
-            if stream.readline() != where.header:  # stale: do not read the rest
-                return None
-            data = stream.read()
-        end = data.index(b"\n")
-        count, index_length, crc = (int(part) for part in data[:end].split(b" "))
-        body = end + 1
-        if zlib.crc32(memoryview(data)[body:]) != crc:
+            # Mapped, not read: the records are most of the file and a query reads few of
+            # them; the checksum below touches each page once. Cache files are replaced,
+            # never rewritten in place, so the mapping cannot change under a reader.
+            data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        header = len(where.header)
+        if data[:header] != where.header:  # stale: read no further
             return None
-        base = body + index_length
-        rows = json.loads(data[body:base])
-        width = 4 + len(Facets._fields)
-        if len(rows) != count or any(len(row) != width for row in rows):
+        end = data.find(b"\n", header)
+        count, index_length, crc = (int(part) for part in data[header:end].split(b" "))
+        if zlib.crc32(memoryview(data)[end + 1 :]) != crc:
             return None
-        if rows and rows[-1][3] + base != len(data) - 1:
+        base = end + 1 + index_length
+        index = json.loads(data[end + 1 : base])
+        if index["count"] != count or data[-1:] != b"\n":
             return None
-        return tuple(
-            CachedStudy(row[0], row[1], Facets._make(row[4:]), data, base + row[2], base + row[3])
-            for row in rows
-        )
-    except (OSError, ValueError, TypeError):  # absent, unreadable, garbage, a directory
+        return CachedFile(data, base, index)
+    except (OSError, ValueError, TypeError, KeyError, IndexError):  # absent, unreadable, garbage
         return None
 
 
@@ -196,29 +212,53 @@ def store(where: Entry, studies: Sequence[Study]) -> None:
     import pydantic_core
 
     from stemrenal.models import Study
+    from stemrenal.query import TERM_FILTERS, facet_terms
 
     to_json = Study.__pydantic_serializer__.to_json
+    if not studies:  # a clean file has studies; an empty one is not worth a cache file
+        return
     tmp: str | None = None
     try:
         records: list[bytes] = []
-        rows: list[list[object]] = []
-        offset = 0
-        for study in studies:
-            record = to_json(study) + b"\n"
-            records.append(record)
-            rows.append([study.id, study.overlaps, offset, offset + len(record) - 1, *study.facets])
-            offset += len(record)
-        index = pydantic_core.to_json(rows) + b"\n"
-        crc = zlib.crc32(index)
-        for record in records:
-            crc = zlib.crc32(record, crc)
+        rows: list[bytes] = []
+        overlaps: list[list[object]] = []
+        postings: dict[str, dict[str, list[int]]] = {facet: {} for facet in TERM_FILTERS}
+        for number, study in enumerate(studies):
+            records.append(to_json(study))
+            facets = study.facets
+            rows.append(pydantic_core.to_json(facets))
+            if study.overlaps:
+                overlaps.append([number, study.overlaps])
+            for facet, terms in postings.items():
+                for term in dict.fromkeys(facet_terms(getattr(facets, facet))):
+                    terms.setdefault(term, []).append(number)
+        # After the index: one line of postings per facet, the facets of all studies as
+        # one JSON array, then one record per line; the index says where each piece lies.
+        blocks = [pydantic_core.to_json(terms) + b"\n" for terms in postings.values()]
+        spans = _spans(blocks, 0)
+        facets_at = spans[-1][1] + 2  # past the last newline and the array's "["
+        blocks.append(b"[" + b",".join(rows) + b"]\n")
+        records_at = facets_at - 1 + len(blocks[-1])
+        blocks += [record + b"\n" for record in records]
+        index = {
+            "count": len(records),
+            "ids": [study.id for study in studies],
+            "overlaps": overlaps,
+            "postings": dict(zip(postings, spans, strict=True)),
+            "facets": _starts(rows, facets_at),
+            "records": _starts(records, records_at),
+        }
+        head = pydantic_core.to_json(index) + b"\n"
+        crc = zlib.crc32(head)
+        for block in blocks:
+            crc = zlib.crc32(block, crc)
         where.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=where.file.parent)
         with os.fdopen(fd, "wb") as stream:
             stream.write(where.header)
-            stream.write(b"%d %d %d\n" % (len(records), len(index), crc))
-            stream.write(index)
-            stream.writelines(records)
+            stream.write(b"%d %d %d\n" % (len(records), len(head), crc))
+            stream.write(head)
+            stream.writelines(blocks)
         os.replace(tmp, where.file)
         tmp = None
     except (OSError, ValueError):
@@ -227,6 +267,24 @@ def store(where: Entry, studies: Sequence[Study]) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _spans(lines: Sequence[bytes], at: int) -> list[tuple[int, int]]:
+    """Where each line lies, without its newline, when the first starts at `at`."""
+    spans = []
+    for line in lines:
+        spans.append((at, at + len(line) - 1))
+        at += len(line)
+    return spans
+
+
+def _starts(items: Sequence[bytes], at: int) -> list[int]:
+    """Where each item starts when they follow `at` one separator apart, and where the next
+    would: item i lies at [starts[i], starts[i + 1] - 1)."""
+    starts = [at]
+    for item in items:
+        starts.append(starts[-1] + len(item) + 1)
+    return starts
 
 
 @cache

@@ -114,8 +114,40 @@ def matches(study: Study, filters: Filters) -> bool:
     )
 
 
+#: The facets that filters select by term, each with the `Filters` field holding the terms.
+TERM_FILTERS = {
+    "conditions": "diseases",
+    "cell_source": "cell_sources",
+    "cell_type": "cell_types",
+    "tissue": "tissues",
+    "endpoints": "endpoints",
+    "design": "designs",
+}
+
+
+def facet_terms(value: Sequence[str] | str | None) -> Sequence[str]:
+    """The terms one facet holds, as `matches` compares them: a list, one term, or none."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
+    """The term filters in use, by facet name: what an index can narrow a registry by."""
+    chosen = {facet: getattr(filters, field) for facet, field in TERM_FILTERS.items()}
+    return {facet: terms for facet, terms in chosen.items() if terms}
+
+
 def select(studies: Iterable[Study], filters: Filters) -> tuple[Study, ...]:
-    """The studies that pass the filters, in registry order."""
+    """The studies that pass the filters, in registry order.
+
+    A collection with a term index (the cache's, `views.CachedFile`) first narrows itself to
+    the studies that hold a wanted term, so the others are never built; `matches` decides.
+    """
+    narrow = getattr(studies, "narrow", None)
+    wanted = wanted_terms(filters)
+    if narrow is not None and wanted:
+        studies = narrow(wanted)
     return tuple(study for study in studies if matches(study, filters))
 
 

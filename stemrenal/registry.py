@@ -83,10 +83,22 @@ class FileResult:
     """
 
     path: Path
-    studies: tuple[Study, ...]
+    studies: Sequence[Study]
     problems: tuple[Problem, ...]
-    indices: tuple[int, ...] = ()
+    indices: Sequence[int] = ()
     ids: frozenset[str] = frozenset()
+
+    def names(self) -> tuple[Sequence[str], Iterable[str]]:
+        """The studies' ids in order, and every id they overlap: all the cross-file rules read.
+
+        Read from the cache's index when the studies are views, so none has to be built.
+        """
+        from stemrenal.views import CachedFile
+
+        lazy: object = self.studies  # typed as studies; may be the cache's view of them
+        if isinstance(lazy, CachedFile):
+            return lazy.ids, lazy.overlapped()
+        return [s.id for s in self.studies], (o for s in self.studies for o in s.overlaps)
 
     def lines(self) -> tuple[int | None, ...]:
         """The line of each valid study, read from the file again.
@@ -109,18 +121,23 @@ def read_file(path: Path, *, views: bool = False) -> FileResult:
     With `views`, a cached file comes back as `views.CachedStudy` stand-ins, which answer
     like a `Study` but are read without Pydantic (what the query commands use).
     """
+    entry = registry_cache.entry(path)
+    if entry is not None:
+        if views:
+            lazy = registry_cache.load_views(entry)
+            if lazy is not None:
+                # The views answer every attribute a Study has (tests/test_views.py): read as one.
+                studies = cast("Sequence[Study]", lazy)
+                return FileResult(path, studies, (), range(len(lazy)), frozenset(lazy.ids))
+        else:
+            cached = registry_cache.load(entry)
+            if cached is not None:
+                ids = frozenset(study.id for study in cached)
+                return FileResult(path, cached, (), tuple(range(len(cached))), ids)
     name = str(path)
     raw, problem = _read_bytes(path)
     if problem is not None:
         return FileResult(path, (), (problem,))
-    entry = registry_cache.entry(path, raw)
-    if entry is not None:
-        cached = registry_cache.load_views(entry) if views else registry_cache.load(entry)
-        if cached is not None:
-            ids = frozenset(study.id for study in cached)
-            # The views answer every attribute a Study has (tests/test_views.py): read as one.
-            studies = cast("tuple[Study, ...]", cached)
-            return FileResult(path, studies, (), tuple(range(len(cached))), ids)
     text, problem = _decode(name, raw)
     if problem is not None:
         return FileResult(path, (), (problem,))
@@ -247,10 +264,11 @@ def _message(error: Any) -> str:
 
 def check(
     paths: Sequence[str | os.PathLike[str]] = (), *, views: bool = False
-) -> tuple[tuple[Study, ...], list[Problem]]:
+) -> tuple[Sequence[Study], list[Problem]]:
     """Every valid study and every problem in the registry; nothing is raised.
 
-    With `views`, studies of cached files are read-only stand-ins (see `read_file`).
+    A tuple of `Study` models; with `views`, a lazy sequence in which the studies of cached
+    files are read-only stand-ins, built when read (see `read_file`).
     """
     files, problems = sources(paths)
     with _long_lived():
@@ -259,19 +277,34 @@ def check(
         for result in results:
             problems.extend(result.problems)
             known |= result.ids
-        origins: list[tuple[Study, str, int | None]] = [
-            (s, str(r.path), None) for r in results for s in r.studies
-        ]
-        cross = cross_check(origins, known)
-        if cross:  # rare: locate the studies, so these messages read FILE:LINE too
+        if not _consistent(results, known):  # rare: check study by study, with lines
             origins = [
                 (s, str(r.path), line)
                 for r in results
                 for s, line in zip(r.studies, r.lines(), strict=True)
             ]
-            cross = cross_check(origins, known)
-    problems.extend(cross)
-    return tuple(study for study, _, _ in origins), problems
+            problems.extend(cross_check(origins, known))
+    if not views:
+        return tuple(study for result in results for study in result.studies), problems
+    from stemrenal.views import Chain
+
+    parts = [result.studies for result in results if result.studies]
+    return (parts[0] if len(parts) == 1 else Chain(parts)), problems
+
+
+def _consistent(results: Sequence[FileResult], known: set[str]) -> bool:
+    """True when `cross_check` would find nothing: ids unique, every overlap a known study.
+
+    Reads ids alone, so a warm run never builds a study just to check it.
+    """
+    ids: list[str] = []
+    overlapped: list[str] = []
+    for result in results:
+        names, others = result.names()
+        ids.extend(names)
+        overlapped.extend(others)
+    unique = set(ids)
+    return len(unique) == len(ids) and all(o in unique or o in known for o in overlapped)
 
 
 @contextlib.contextmanager
@@ -324,7 +357,7 @@ def cross_check(
     return problems
 
 
-def load(paths: Sequence[str | os.PathLike[str]] = (), *, views: bool = False) -> tuple[Study, ...]:
+def load(paths: Sequence[str | os.PathLike[str]] = (), *, views: bool = False) -> Sequence[Study]:
     """The registry's studies; RegistryError (with every problem) if any file is invalid.
 
     With `views`, studies of cached files are read-only stand-ins (see `read_file`).

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from stemrenal.render import Format, OutputOptions
 
 
-def _load(paths: Sequence[str], target: str | None = None) -> tuple[Study, ...]:
+def _load(paths: Sequence[str], target: str | None = None) -> Sequence[Study]:
     """The studies of the registry; refuses first an --output that would overwrite it."""
     from stemrenal import registry
 

@@ -11,12 +11,14 @@ none of them. tests/test_views.py holds both to the same answers, attribute by a
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from stemrenal.errors import StemrenalError
+from stemrenal.query import Facets
 
 if TYPE_CHECKING:
-    from stemrenal.query import Facets
+    from mmap import mmap
 
 
 class Node:
@@ -45,8 +47,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Decoders made once: `json.loads` builds a new one on every call given a hook, and sniffs
+#: the encoding of bytes every time; at a thousand records a query that is a third of the parse.
+_DECODE = json.JSONDecoder().decode
+_DECODE_NODES = json.JSONDecoder(object_hook=Node).decode
+
+
 class DamagedCache(StemrenalError):
     """A record the cache's checksum vouched for would not parse: never expected."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"the cached copy of {what} is damaged; "
+            "run again with --no-cache, or delete the stemrenal cache directory"
+        )
 
 
 class CachedStudy:
@@ -61,7 +75,7 @@ class CachedStudy:
         study_id: str,
         overlaps: list[str],
         facets: Facets,
-        records: bytes,
+        records: bytes | mmap,
         start: int,
         end: int,
     ) -> None:
@@ -91,13 +105,149 @@ class CachedStudy:
         return data
 
     def _parse(self, hook: Any) -> Any:
+        decode = _DECODE_NODES if hook is Node else _DECODE
         try:
-            return json.loads(self._records[self._start : self._end], object_hook=hook)
+            return decode(self._records[self._start : self._end].decode())
         except ValueError:
-            raise DamagedCache(
-                f"the cached copy of study {self.id!r} is damaged; "
-                "run again with --no-cache, or delete the stemrenal cache directory"
-            ) from None
+            raise DamagedCache(f"study {self.id!r}") from None
 
     def __repr__(self) -> str:
         return f"CachedStudy(id={self.id!r})"
+
+
+class CachedFile(Sequence[CachedStudy]):
+    """One cached registry file's studies, built as views only when something reads them.
+
+    It holds the cache's index: every id and overlap (what the cross-file checks read),
+    where each study's facets and record lie, and where the posting lists of each facet are
+    (for every term, the rows holding it). `narrow` reads those, so a query for one disease
+    builds views of that disease's studies only; iterating parses all facets in one go.
+    """
+
+    def __init__(self, data: bytes | mmap, base: int, index: dict[str, Any]) -> None:
+        """ValueError unless the index fits the data (`cache.load_views` makes that a miss)."""
+        self.ids: list[str] = index["ids"]
+        self.overlaps: dict[int, list[str]] = dict(index["overlaps"])
+        self._postings: dict[str, list[int]] = index["postings"]
+        self._facets: list[int] = index["facets"]
+        self._records: list[int] = index["records"]
+        self._data = data
+        self._base = base
+        count = len(self.ids)
+        size = len(data) - base
+        if not (count == len(self._facets) - 1 == len(self._records) - 1 > 0):
+            raise ValueError("the index does not count the studies alike")
+        if self._records[-1] != size or not 0 < self._facets[-1] <= self._records[0] <= size:
+            raise ValueError("the index points outside the file")
+        if any(not 0 <= a <= b <= size for a, b in self._postings.values()):
+            raise ValueError("the postings lie outside the file")
+        self._views: list[CachedStudy | None] = [None] * count
+        self._complete = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> CachedStudy: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[CachedStudy, ...]: ...
+    def __getitem__(self, index: int | slice) -> CachedStudy | tuple[CachedStudy, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        view = self._views[index]
+        if view is None:
+            row = index % len(self.ids)
+            view = self._view(row, self._slice(self._facets[row], self._facets[row + 1] - 1))
+        return view
+
+    def __iter__(self) -> Iterator[CachedStudy]:
+        if not self._complete:
+            starts = self._facets  # one parse for all: many times faster than one per study
+            rows = self._load(self._slice(starts[0] - 1, starts[-1]), "the studies' facets")
+            if not isinstance(rows, list) or len(rows) != len(self.ids):
+                raise DamagedCache("the studies' facets")
+            for row, (view, facets) in enumerate(zip(self._views, rows, strict=True)):
+                if view is None:
+                    self._view(row, facets)
+            self._complete = True
+        return iter(self._views)  # type: ignore[arg-type]  # complete: no None left
+
+    def narrow(self, wanted: Mapping[str, Sequence[str]]) -> list[CachedStudy]:
+        """The studies holding at least one wanted term of every facet named, in order.
+
+        A superset of what the filters select (`query.select` applies them all after).
+        """
+        chosen: set[int] | None = None
+        for facet, terms in wanted.items():
+            span = self._postings.get(facet)
+            if span is None:  # not indexed: this facet cannot narrow
+                continue
+            postings = self._load(self._slice(*span), f"the index of {facet}")
+            if not isinstance(postings, dict):
+                raise DamagedCache(f"the index of {facet}")
+            rows = set().union(*(postings.get(term, ()) for term in terms))
+            chosen = rows if chosen is None else chosen & rows
+        if chosen is None:
+            return list(self)
+        return [self[row] for row in sorted(chosen)]
+
+    def overlapped(self) -> Iterator[str]:
+        """Every id that some study here says it overlaps."""
+        for others in self.overlaps.values():
+            yield from others
+
+    def _slice(self, start: int, end: int) -> bytes:
+        return self._data[self._base + start : self._base + end]
+
+    @staticmethod
+    def _load(raw: bytes, what: str) -> Any:
+        try:
+            return _DECODE(raw.decode())
+        except ValueError:
+            raise DamagedCache(what) from None
+
+    def _view(self, row: int, facets: bytes | list[Any]) -> CachedStudy:
+        study_id = self.ids[row]
+        try:
+            values = _DECODE(facets.decode()) if isinstance(facets, bytes) else facets
+            made = Facets._make(values)
+        except (ValueError, TypeError):
+            raise DamagedCache(f"study {study_id!r}") from None
+        starts = self._records
+        view = CachedStudy(
+            study_id,
+            list(self.overlaps.get(row, ())),
+            made,
+            self._data,
+            self._base + starts[row],
+            self._base + starts[row + 1] - 1,
+        )
+        self._views[row] = view
+        return view
+
+
+class Chain(Sequence[Any]):
+    """Several files' studies as one sequence, in order; `narrow` reaches each cached file."""
+
+    def __init__(self, parts: Sequence[Sequence[Any]]) -> None:
+        self._parts = parts
+        self._flat: tuple[Any, ...] | None = None
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._flat is None:
+            self._flat = tuple(self)
+        return self._flat[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        for part in self._parts:
+            yield from part
+
+    def narrow(self, wanted: Mapping[str, Sequence[str]]) -> list[Any]:
+        """Each cached file narrowed by its index; other files' studies all kept."""
+        out: list[Any] = []
+        for part in self._parts:
+            out.extend(part.narrow(wanted) if isinstance(part, CachedFile) else part)
+        return out

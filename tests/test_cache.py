@@ -277,6 +277,8 @@ def _a_directory(path: Path) -> None:
         _truncated,
         _other_version,
         _forged_study,
+        _bit_flip,
+        _index_cut,
         _study_missing,
         _study_added,
         _empty,
@@ -381,7 +383,7 @@ _WRITER = textwrap.dedent(
     from stemrenal import cache, registry
 
     path = Path(sys.argv[1])
-    entry = cache.entry(path, path.read_bytes())
+    entry = cache.entry(path)
     studies = registry.read_file(path).studies
     for _ in range(int(sys.argv[2])):
         cache.store(entry, studies)
@@ -395,7 +397,7 @@ _READER = textwrap.dedent(
     from stemrenal import cache
 
     path, done = Path(sys.argv[1]), Path(sys.argv[2])
-    entry = cache.entry(path, path.read_bytes())
+    entry = cache.entry(path)
     expected = entry.file.read_bytes()
     reads = 0
     while not done.exists() and reads < 1_000_000:
@@ -457,7 +459,7 @@ def test_two_concurrent_cli_runs_on_a_new_registry(write_registry: Callable[...,
 
 
 def _entry(path: Path) -> cache.Entry:
-    entry = cache.entry(path, path.read_bytes())
+    entry = cache.entry(path)
     assert entry is not None
     return entry
 

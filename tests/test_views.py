@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from stemrenal import cache, registry, views
+from stemrenal import cache, query, registry, views, vocabulary
 from stemrenal.cli import cli
 from stemrenal.models import Study
 
@@ -27,6 +28,7 @@ from conftest import MINIMAL, SEED
 from test_properties import HOSTILE, registries, registry_file
 
 TIMEOUT = 60
+SECOND = MINIMAL.replace('id = "doe-2020-ckd"', 'id = "roe-2021-aki"')
 
 
 def public_names(cls: type[BaseModel]) -> list[str]:
@@ -135,16 +137,17 @@ def test_every_command_prints_the_same_from_views(
     fresh = invoke("--no-cache")
     assert fresh[0] == 0, fresh[2]
     assert invoke() == fresh  # cold: validates and writes the cache
-    built: list[str] = []
-    real = views.CachedStudy.__init__
+    read: list[views.CachedFile | None] = []
+    real = cache.load_views
 
-    def counting(self: views.CachedStudy, *a: Any) -> None:
-        built.append(a[0])
-        real(self, *a)
+    def counting(where: cache.Entry) -> views.CachedFile | None:
+        read.append(real(where))
+        return read[-1]
 
-    monkeypatch.setattr(views.CachedStudy, "__init__", counting)
+    monkeypatch.setattr(cache, "load_views", counting)
     assert invoke() == fresh  # warm: through the views
-    assert built, "the warm run did not read the cache"
+    assert read, "the warm run did not look in the cache"
+    assert None not in read, "the warm run missed the cache"
 
 
 def test_a_warm_filter_reads_only_the_records_it_prints(
@@ -167,6 +170,95 @@ def test_a_warm_filter_reads_only_the_records_it_prints(
     assert parsed == []  # the id and the filters come from the index alone
     result = runner.invoke(cli, [*args[:-1], "id,citation"], catch_exceptions=False)
     assert sorted(parsed) == sorted(printed)
+
+
+# ----------------------------------------------------------------------------- the term index
+
+
+def _terms(kind: str) -> st.SearchStrategy[tuple[str, ...]]:
+    """Terms of one vocabulary kind, plus one no study holds: the index must not invent rows."""
+    known = sorted(vocabulary.ids(kind))
+    return st.lists(st.sampled_from([*known, "no-such-term"]), max_size=3, unique=True).map(tuple)
+
+
+FILTERS = st.builds(
+    query.Filters,
+    diseases=_terms("disease"),
+    cell_sources=_terms("cell-source"),
+    cell_types=_terms("cell-type"),
+    tissues=_terms("tissue"),
+    endpoints=_terms("endpoint"),
+    designs=_terms("design"),
+    min_followup=st.none() | st.sampled_from([1.0, 6.0, 12.0, 36.0]),
+    min_n=st.none() | st.integers(0, 100),
+    since=st.none() | st.integers(2005, 2025),
+    exclude_cell_free=st.booleans(),
+)
+
+
+@pytest.fixture(scope="module")
+def bundled_both() -> tuple[tuple[Study, ...], Sequence[Study]]:
+    """The bundled and seed registries (two files) as models and through a filled cache.
+
+    The views map their cache file, so they outlive its directory.
+    """
+    paths = [Path(registry.bundled_path()), SEED]
+    with tempfile.TemporaryDirectory() as home, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", home)
+        with cache.bypassed():
+            models, _ = registry.check(paths)
+        registry.check(paths)
+        cached, _ = registry.check(paths, views=True)
+    assert isinstance(cached, views.Chain)
+    return tuple(models), cached
+
+
+@settings(max_examples=200, deadline=None)
+@given(filters=FILTERS)
+def test_the_index_narrows_to_what_the_filters_select(
+    bundled_both: tuple[tuple[Study, ...], Sequence[Study]], filters: query.Filters
+) -> None:
+    models, cached = bundled_both
+    expected = [s.id for s in query.select(models, filters)]
+    assert [s.id for s in query.select(cached, filters)] == expected
+    candidates = [s.id for s in cached.narrow(query.wanted_terms(filters))]  # type: ignore[attr-defined]
+    assert set(expected) <= set(candidates)
+    assert candidates == [s.id for s in models if s.id in set(candidates)]  # registry order
+
+
+def test_a_warm_filter_builds_views_of_the_studies_holding_its_terms_only(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["list", "--disease", "lupus-nephritis", "--design", "rct", "--format", "csv"]
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    models = registry.load()
+    holding = [s.id for s in models if "lupus-nephritis" in s.conditions and s.design.kind == "rct"]
+    built: list[str] = []
+    real = views.CachedStudy.__init__
+
+    def counting(self: views.CachedStudy, *a: Any) -> None:
+        built.append(a[0])
+        real(self, *a)
+
+    monkeypatch.setattr(views.CachedStudy, "__init__", counting)
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert 0 < len(holding) < len(models)
+    assert built == holding
+    assert len(result.stdout.splitlines()) == len(holding) + 1
+
+
+def test_a_cached_file_reads_as_a_sequence(write_registry: Callable[..., Path]) -> None:
+    path = write_registry(MINIMAL + SECOND)
+    registry.check([path])
+    cached, _ = registry.check([path], views=True)
+    assert isinstance(cached, views.CachedFile)
+    assert (len(cached), cached.ids) == (2, ["doe-2020-ckd", "roe-2021-aki"])
+    assert cached[-1] is cached[1]
+    assert cached[1].id == "roe-2021-aki"
+    assert [s.id for s in cached[::-1]] == ["roe-2021-aki", "doe-2020-ckd"]
+    assert list(cached) == [cached[0], cached[1]]
+    with pytest.raises(IndexError):
+        cached[2]
 
 
 def test_cross_file_problems_read_the_same_through_views(
@@ -192,9 +284,9 @@ def forge(old: bytes, new: bytes) -> None:
     [entry] = (Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal").iterdir()
     header, counts, rest = entry.read_bytes().split(b"\n", 2)
     assert old in rest
-    count, index_length, _ = counts.split(b" ")
+    *sizes, _ = counts.split(b" ")
     rest = rest.replace(old, new)
-    counts = b"%s %s %d" % (count, index_length, zlib.crc32(rest))
+    counts = b" ".join([*sizes, b"%d" % zlib.crc32(rest)])
     entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
 
 
@@ -215,6 +307,34 @@ def test_a_record_that_passes_the_checksum_but_not_json_is_one_clear_error(
     with cache.bypassed():
         assert registry.load([path])[0].title == "A small study"
     assert runner.invoke(cli, ["--no-cache", *args]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "args"),
+    [
+        (
+            b'"chronic-kidney-disease":[0]',
+            b'"chronic-kidney-disease":[0}',
+            ["--disease", "chronic-kidney-disease"],
+        ),
+        (b'[["chronic-kidney-disease"]', b'[{"chronic-kidney-disease"]', []),
+    ],
+    ids=["postings", "facets"],
+)
+def test_a_forged_index_is_one_clear_error(
+    runner: CliRunner, write_registry: Callable[..., Path], old: bytes, new: bytes, args: list[str]
+) -> None:
+    """The posting lists and the facets are parsed when used, like the records."""
+    path = write_registry(MINIMAL)
+    command = ["--registry", str(path), "list", "--format", "csv", *args]
+    expected = runner.invoke(cli, command, catch_exceptions=False).stdout
+    forge(old, new)
+    result = runner.invoke(cli, command)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "damaged" in result.stderr
+    assert "--no-cache" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert runner.invoke(cli, ["--no-cache", *command]).stdout == expected
 
 
 def test_the_library_never_returns_a_forged_study(write_registry: Callable[..., Path]) -> None:

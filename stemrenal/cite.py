@@ -8,8 +8,7 @@ writers themselves live in `citestyles`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from stemrenal.models import Study
@@ -48,8 +47,7 @@ def _is_initials(token: str) -> bool:
     return bool(_INITIALS.fullmatch(token)) and token.isupper() and len(token) <= 7
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(NamedTuple):
     """An author split as reference managers want it.
 
     `initials` is empty when the registry gives a name with no initials (a group, a

@@ -7,8 +7,7 @@ A cell of None means "not reported": each writer decides how to show it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal.cite import short_citation
 from stemrenal.errors import UsageProblem
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
 Cell = str | tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     """A format-neutral table: headers and rows of strings (None = not reported)."""
 
     headers: tuple[str, ...]
@@ -31,8 +29,8 @@ class Table:
 
 
 def _text(value: object) -> Cell:
-    if value is None:
-        return None
+    if value is None or isinstance(value, str):  # most cells: first, not after four tests
+        return value
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):

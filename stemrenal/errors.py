@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -36,8 +36,7 @@ def quoted(value: object, longest: int = 60) -> str:
     return shown if len(shown) <= longest + 2 else shown[:longest] + "..."
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with a registry, located as precisely as the TOML text allows."""
 
     file: str

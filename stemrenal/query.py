@@ -6,7 +6,6 @@ Filters combine with AND across options; the values of one option combine with O
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal.errors import UsageProblem
@@ -15,8 +14,7 @@ if TYPE_CHECKING:
     from stemrenal.models import Outcome, Study
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     """What the user asked for; empty tuples and None mean "any"."""
 
     diseases: tuple[str, ...] = ()
@@ -245,8 +243,7 @@ COUNTING_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class Breakdown:
+class Breakdown(NamedTuple):
     """One row of a summary: how many studies and participants share a value."""
 
     dimension: str
@@ -264,8 +261,7 @@ _DIMENSIONS: dict[str, Callable[[Facets], Iterable[str | None]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """Totals and breakdowns of a selection; totals reconcile with `list`."""
 
     studies: int

@@ -10,10 +10,9 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from stemrenal import cache as registry_cache
 from stemrenal.errors import Problem, RegistryError, quoted
@@ -74,8 +73,7 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
     return found, problems
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """What one file yielded: valid studies, and problems with everything else.
 
     `indices` gives each valid study's position among the file's ``[[study]]`` tables, so

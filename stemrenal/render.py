@@ -10,9 +10,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from stemrenal.columns import Cell, Table
 
@@ -43,8 +42,7 @@ _SUFFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class OutputOptions:
+class OutputOptions(NamedTuple):
     """Everything the output options say, packed once for every command."""
 
     format: Format | None = None
@@ -106,7 +104,8 @@ def _flat(cell: Cell, sep: str = " | ") -> str:
     """One line of text for a cell; several items are joined with `sep`; None is empty."""
     if cell is None:
         return ""
-    return clean(sep.join(cell) if isinstance(cell, tuple) else cell)
+    text = cell if isinstance(cell, str) else sep.join(cell)
+    return text if text.isprintable() else clean(text)
 
 
 def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:

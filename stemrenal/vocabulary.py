@@ -8,9 +8,9 @@ hidden hierarchy.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from stemrenal.errors import UnknownTermError
 
@@ -28,8 +28,7 @@ PLURALS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One canonical term with its label and the aliases that resolve to it."""
 
     kind: str

@@ -6,8 +6,9 @@ Errors become exit codes in exactly one place, `StemrenalGroup.invoke`.
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -117,7 +118,32 @@ def main() -> None:
         cli(prog_name="stemrenal")
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        sys.exit(ExitCode.INTERRUPTED)
+        _leave(ExitCode.INTERRUPTED)
+    except SystemExit as exc:  # click's standalone mode always ends this way
+        _leave(exc.code)
+
+
+def _leave(code: object) -> NoReturn:
+    """Exit at once, as `sys.exit(code)` would, without tearing the interpreter down.
+
+    Everything a command wrote is flushed here and its files are closed already; what is left
+    is freeing every object one by one and a last garbage collection, which cost a warm query
+    on 10,000 studies about 12 ms (8% of its run) for nothing. So: flush, then `os._exit`.
+    Nothing on the way registers an atexit handler (stemrenal, click and Rich have none).
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message goes to stderr and the status is 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            status = status or 1
+    os._exit(status)
 
 
 # ----------------------------------------------------------------------------- commands

@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from stemrenal.cli import cli
 
 from conftest import MINIMAL, SEED
 
@@ -196,3 +199,61 @@ def test_bash_completes_vocabulary_terms_and_study_ids() -> None:
 
     assert complete("stemrenal list --disease lup") == ["lupus-nephritis"]
     assert complete("stemrenal show ranjbar") == ["ranjbar-2022-lupus-nephritis"]
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["validate"], 0),
+        (["list", "--format", "csv", "--disease", "no-such-disease"], 2),
+        (["show", "no-such-study"], 2),
+    ],
+)
+def test_the_program_exits_with_click_status_and_all_output(args: list[str], status: int) -> None:
+    """`main` leaves with os._exit (no interpreter teardown): nothing may be lost by it."""
+    result = subprocess.run(
+        [*COMMAND, *args], capture_output=True, env=_env(), timeout=TIMEOUT, check=False
+    )
+    with_runner = CliRunner().invoke(cli, args, prog_name="stemrenal")
+    assert result.returncode == status == with_runner.exit_code
+    assert result.stdout.decode() == with_runner.stdout
+    assert result.stderr.decode() == with_runner.stderr
+
+
+def test_a_large_output_is_written_whole_before_the_program_exits(tmp_path: Path) -> None:
+    registry = tmp_path / "big.toml"
+    registry.write_text(
+        "\n".join(MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{i}"') for i in range(300)),
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    for extra in ([], ["-o", str(target)]):
+        result = subprocess.run(
+            [*COMMAND, "--registry", str(registry), "list", "--format", "jsonl", *extra],
+            capture_output=True,
+            env=_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        text = target.read_text(encoding="utf-8") if extra else result.stdout.decode()
+        assert len(text.splitlines()) == 300
+        assert text.endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"),
+    [("None", 0, ""), ("3", 3, ""), ("'stopped'", 1, "stopped\n")],
+)
+def test_leaving_keeps_what_sys_exit_means(code: str, status: int, stderr: str) -> None:
+    script = (
+        f"import sys\nfrom stemrenal.cli import _leave\nsys.stdout.write('kept')\n_leave({code})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (status, b"kept", stderr)

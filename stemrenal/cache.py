@@ -103,11 +103,12 @@ class Entry:
     A plain class: a dataclass would cost more import time than this whole module.
     """
 
-    __slots__ = ("file", "header")
+    __slots__ = ("file", "header", "sha256")
 
-    def __init__(self, file: Path, header: bytes) -> None:
+    def __init__(self, file: Path, header: bytes, sha256: str) -> None:
         self.file = file
         self.header = header
+        self.sha256 = sha256
 
 
 def entry(path: Path) -> Entry | None:
@@ -141,7 +142,7 @@ def entry(path: Path) -> Entry | None:
         }
         name = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:32]
         line = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-        return Entry(folder / f"{name}.json", line)
+        return Entry(folder / f"{name}.json", line, digest)
     except (OSError, RuntimeError, ValueError):  # e.g. a symlink loop, an undecodable name
         return None
 
@@ -205,8 +206,14 @@ def load(where: Entry) -> tuple[Study, ...] | None:
     return tuple(studies)
 
 
-def store(where: Entry, studies: Sequence[Study]) -> None:
-    """Write the studies atomically; any failure leaves the cache as it was, silently."""
+def store(where: Entry, studies: Sequence[Study], raw: bytes) -> None:
+    """Write the studies validated from `raw` atomically; any failure leaves the cache as it was.
+
+    `entry` hashed the file before it was read again for parsing: if it changed in between,
+    `raw` is not the content the entry is keyed by, and nothing is written.
+    """
+    if hashlib.sha256(raw).hexdigest() != where.sha256:
+        return
     import tempfile
 
     import pydantic_core

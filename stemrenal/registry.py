@@ -144,7 +144,7 @@ def read_file(path: Path, *, views: bool = False) -> FileResult:
         return FileResult(path, (), (problem,))
     result = _validate(name, text, data)
     if entry is not None and not result.problems:
-        registry_cache.store(entry, result.studies)
+        registry_cache.store(entry, result.studies, raw)
     return result
 
 

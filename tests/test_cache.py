@@ -130,6 +130,34 @@ def test_changed_content_with_same_size_and_mtime_is_a_miss(
     assert len(parses) == 2
 
 
+def test_a_file_changed_between_hashing_and_parsing_is_not_cached(
+    registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry is keyed by the content it hashed; what was parsed after a change is not it."""
+    original = registry_file.read_bytes()
+    before = registry_file.stat()
+    real_entry = cache.entry
+
+    def entry_then_edit(path: Path) -> cache.Entry | None:
+        found = real_entry(path)
+        path.write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "entry", entry_then_edit)
+        studies, _ = registry.check([registry_file])
+    assert studies[0].citation.journal == "Journal of Texts"  # what was read is what is shown
+    assert cache_files() == []
+
+    # Back to the hashed content, size and mtime: a stored entry would now be served wrongly.
+    registry_file.write_bytes(original)
+    touch_ns(registry_file, before.st_mtime_ns)
+    studies, _ = registry.check([registry_file])
+    assert studies[0].citation.journal == "Journal of Tests"
+    assert len(parses) == 2
+    assert len(cache_files()) == 1
+
+
 def test_new_mtime_alone_is_a_miss(registry_file: Path, parses: list[str]) -> None:
     first, _ = registry.check([registry_file])
     touch_ns(registry_file, registry_file.stat().st_mtime_ns + 1_000_000_000)
@@ -385,8 +413,9 @@ _WRITER = textwrap.dedent(
     path = Path(sys.argv[1])
     entry = cache.entry(path)
     studies = registry.read_file(path).studies
+    raw = path.read_bytes()
     for _ in range(int(sys.argv[2])):
-        cache.store(entry, studies)
+        cache.store(entry, studies, raw)
     """
 )
 

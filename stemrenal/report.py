@@ -49,10 +49,18 @@ def _limit(items: Sequence[Any], limit: int | None) -> Sequence[Any]:
     return items if limit is None else items[:limit]
 
 
+def _printing(studies: Sequence[Study]) -> Sequence[Study]:
+    """The studies a command prints: cached ones parse their records together when first read."""
+    from stemrenal.views import read_together
+
+    read_together(studies)
+    return studies
+
+
 def list_studies(paths: Sequence[str], filters: Filters, output: OutputOptions) -> int:
     """Write the matching studies; return how many."""
-    studies = query.order(query.select(_load(paths, output.output), filters), output.sort)
-    studies = tuple(_limit(studies, output.limit))
+    ordered = query.order(query.select(_load(paths, output.output), filters), output.sort)
+    studies = _printing(tuple(_limit(ordered, output.limit)))
 
     def table(fmt: Format) -> columns.Table:
         default = (
@@ -69,7 +77,7 @@ def list_studies(paths: Sequence[str], filters: Filters, output: OutputOptions) 
 def list_outcomes(paths: Sequence[str], filters: Filters, output: OutputOptions) -> int:
     """Write one row per reported outcome of the matching studies; return how many rows."""
     studies = query.order(query.select(_load(paths, output.output), filters), output.sort)
-    pairs = list(_limit(query.outcome_rows(studies, filters.endpoints), output.limit))
+    pairs = list(_limit(query.outcome_rows(_printing(studies), filters.endpoints), output.limit))
 
     def table(fmt: Format) -> columns.Table:
         table_fmt = fmt is render.Format.TABLE
@@ -153,6 +161,7 @@ def cite(
     studies = _load(paths, target)
     named = {_pick(studies, study_id).id for study_id in study_ids}
     chosen = [s for s in query.select(studies, filters) if not named or s.id in named]
+    _printing(chosen)
     text = citestyles.render(chosen, citestyles.choose_style(style, target))
     with open_output(target) as stream:
         stream.write(text)

@@ -157,19 +157,30 @@ def test_a_warm_filter_reads_only_the_records_it_prints(
     runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
     total = len(registry.load())
     parsed: list[str] = []
-    real = views.CachedStudy._parse
+    decodes: list[str] = []
+    real_fill, real_parse = views.CachedStudy._fill, views.CachedStudy._parse
 
-    def counting(self: views.CachedStudy, hook: Any) -> Any:
+    def filling(self: views.CachedStudy, record: object) -> None:
         parsed.append(self.id)
-        return real(self, hook)
+        real_fill(self, record)
 
-    monkeypatch.setattr(views.CachedStudy, "_parse", counting)
+    def parsing(self: views.CachedStudy, hook: Any) -> Any:
+        decodes.append(self.id)
+        return real_parse(self, hook)
+
+    monkeypatch.setattr(views.CachedStudy, "_fill", filling)
+    monkeypatch.setattr(views.CachedStudy, "_parse", parsing)
     result = runner.invoke(cli, args, catch_exceptions=False)
     printed = result.stdout.splitlines()[1:]
-    assert 0 < len(printed) < total
+    assert 1 < len(printed) < total
     assert parsed == []  # the id and the filters come from the index alone
     result = runner.invoke(cli, [*args[:-1], "id,citation"], catch_exceptions=False)
+    assert [line.split(",", 1)[0] for line in result.stdout.splitlines()[1:]] == printed
     assert sorted(parsed) == sorted(printed)
+    assert decodes == []  # read together: one decode for all, none study by study
+    parsed.clear()
+    runner.invoke(cli, [*args[:-1], "id,citation", "--limit", "1"], catch_exceptions=False)
+    assert parsed == printed[:1]  # what is left out by --limit is never parsed
 
 
 # ----------------------------------------------------------------------------- the term index
@@ -290,12 +301,14 @@ def forge(old: bytes, new: bytes) -> None:
     entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
 
 
+@pytest.mark.parametrize("body", [MINIMAL, MINIMAL + SECOND], ids=["alone", "read-together"])
 def test_a_record_that_passes_the_checksum_but_not_json_is_one_clear_error(
-    runner: CliRunner, write_registry: Callable[..., Path]
+    runner: CliRunner, write_registry: Callable[..., Path], body: str
 ) -> None:
     """Only deliberate editing can do this (the checksum catches accidents): still no
-    traceback and no output, and the message names the way out."""
-    path = write_registry(MINIMAL)
+    traceback and no output, and the message names the way out (and the study, also when
+    its record is parsed together with others)."""
+    path = write_registry(body)
     args = ["--registry", str(path), "list", "--format", "csv", "--columns", "id,title"]
     runner.invoke(cli, args, catch_exceptions=False)
     forge(b'"title":"A small study"', b'"title":"A small study\x00')

@@ -116,3 +116,20 @@ def test_parse_duration_accepts_what_people_type(text: str, months: float) -> No
 def test_parse_duration_rejects_the_rest(text: str) -> None:
     with pytest.raises(ValueError, match=r"use a number"):
         parse_duration(text)
+
+
+def test_lists_left_out_are_empty_apart_and_shown_as_defaults(
+    write_registry: Callable[..., Path],
+) -> None:
+    """Each study gets its own empty list (no shared default), and editors still see `[]`."""
+    from stemrenal.models import Study, registry_json_schema
+
+    text = MINIMAL + MINIMAL.replace('"doe-2020-ckd"', '"roe-2021-ckd"')
+    (first, second), problems = registry.check([write_registry(text)])
+    assert problems == []
+    assert first.overlaps == second.overlaps == []
+    assert first.overlaps is not second.overlaps
+    properties = registry_json_schema()["$defs"]["Study"]["properties"]
+    for name in ("countries", "institutions", "arms", "outcomes", "overlaps", "curation_notes"):
+        assert Study.model_fields[name].is_required() is False
+        assert properties[name]["default"] == [], name

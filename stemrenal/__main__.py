@@ -1,5 +1,5 @@
 """`python -m stemrenal`."""
 
-from stemrenal.cli import main
+from stemrenal.cli import script
 
-main()
+script()

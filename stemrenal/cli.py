@@ -5,6 +5,7 @@ Errors become exit codes in exactly one place, `StemrenalGroup.invoke`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -113,14 +114,24 @@ def _notice(count: int, noun: str = "studies") -> None:
 
 
 def main() -> None:
-    """Console-script entry point: Ctrl-C before click takes over still exits 130, quietly."""
+    """Entry point for a caller in-process: Ctrl-C before click takes over still exits 130."""
     try:
         cli(prog_name="stemrenal")
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        _leave(ExitCode.INTERRUPTED)
+        sys.exit(ExitCode.INTERRUPTED)
+
+
+def script() -> NoReturn:
+    """The `stemrenal` program (console script, `python -m stemrenal`): `main`, then leave.
+
+    Only the program itself leaves this way: a caller of `main` keeps its SystemExit.
+    """
+    try:
+        main()
     except SystemExit as exc:  # click's standalone mode always ends this way
         _leave(exc.code)
+    _leave(0)
 
 
 def _leave(code: object) -> NoReturn:
@@ -130,15 +141,19 @@ def _leave(code: object) -> NoReturn:
     is freeing every object one by one and a last garbage collection, which cost a warm query
     on 10,000 studies about 12 ms (8% of its run) for nothing. So: flush, then `os._exit`.
     Nothing on the way registers an atexit handler (stemrenal, click and Rich have none).
+    A stream closed before the program started is None here, as Python leaves it.
     """
+    streams = [stream for stream in (sys.stdout, sys.stderr) if stream is not None]
     if code is None:
         status = 0
     elif isinstance(code, int):
         status = code
     else:  # sys.exit("message"): the message goes to stderr and the status is 1
-        sys.stderr.write(f"{code}\n")
         status = 1
-    for stream in (sys.stdout, sys.stderr):
+        if sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"{code}\n")
+    for stream in streams:
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said

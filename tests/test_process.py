@@ -257,3 +257,50 @@ def test_leaving_keeps_what_sys_exit_means(code: str, status: int, stderr: str) 
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr.decode()) == (status, b"kept", stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "closed"),
+    [
+        (["--help"], ">&-"),
+        (["list", "--format", "csv", "--limit", "2"], "2>&-"),
+        (["validate"], "2>&-"),
+    ],
+)
+def test_a_stream_closed_before_the_start_is_no_failure(args: list[str], closed: str) -> None:
+    """Cron and daemons start programs with stdout or stderr closed: Python makes them None."""
+    script = f'"$@" {closed}; echo "status $?" >&3'
+    result = subprocess.run(
+        ["bash", "-c", f"exec 3>&1; {script}", "_", *COMMAND, *args],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    out = result.stdout.decode()
+    assert out.endswith("status 0\n"), (out, result.stderr.decode())
+    assert "Traceback" not in out + result.stderr.decode()
+    if closed == "2>&-" and args[0] == "list":
+        assert len(out.splitlines()) == 4  # header, two studies, the status line
+
+
+def test_a_caller_of_main_keeps_its_system_exit(tmp_path: Path) -> None:
+    """Only the program leaves with os._exit; code that calls `main` gets SystemExit back."""
+    log = tmp_path / "log.txt"
+    script = (
+        "import sys\nfrom stemrenal.cli import main\n"
+        f"log = open({str(log)!r}, 'w')\nlog.write('before|')\n"
+        "sys.argv = ['stemrenal', 'vocab', 'designs']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    log.write(f'exited {exc.code}|')\n"
+        "log.write('after')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert log.read_text(encoding="utf-8") == "before|exited 0|after"
+    assert b"rct" in result.stdout

@@ -46,9 +46,12 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
+    import mmap
+
     from stemrenal.models import Study
     from stemrenal.views import CachedFile
 
@@ -115,7 +118,8 @@ def entry(path: Path) -> Entry | None:
     """The cache entry for ``path`` as it is now; None when caching is off or it can't be read.
 
     Hashes the file in pieces rather than reading it whole: on a hit its content is never
-    needed. Imports neither Pydantic nor tomli: a warm run never needs them.
+    needed. Only a regular file has an entry: a FIFO or a device can be read once, and that
+    read is the parser's. Imports neither Pydantic nor tomli: a warm run never needs them.
     """
     if not enabled():
         return None
@@ -126,9 +130,11 @@ def entry(path: Path) -> Entry | None:
 
     try:
         resolved = path.resolve()
+        if not S_ISREG(os.stat(resolved).st_mode):  # stat, not open: opening a FIFO reads it
+            return None
         with open(resolved, "rb", buffering=0) as stream:
             stat = os.fstat(stream.fileno())
-            digest = _sha256(stream)
+            digest = _sha256(stream, stat.st_size)
         header = {
             "format": FORMAT,
             "stemrenal": stemrenal.__version__,
@@ -147,10 +153,14 @@ def entry(path: Path) -> Entry | None:
         return None
 
 
-def _sha256(stream: BinaryIO) -> str:
-    """`hashlib.file_digest` (Python 3.11+), in the few lines it takes."""
+def _sha256(stream: BinaryIO, size: int) -> str:
+    """`hashlib.file_digest` (Python 3.11+), in the few lines it takes.
+
+    The buffer is no larger than the file: a directory of small registry files is hashed
+    file by file, and zeroing 1 MiB for each was most of a warm run's time per file.
+    """
     digest = hashlib.sha256()
-    buffer = bytearray(1 << 20)
+    buffer = bytearray(min(size + 1, 1 << 20))
     view = memoryview(buffer)
     while size := stream.readinto(buffer):  # type: ignore[attr-defined]  # raw FileIO
         digest.update(view[:size])
@@ -159,16 +169,11 @@ def _sha256(stream: BinaryIO) -> str:
 
 def load_views(where: Entry) -> CachedFile | None:
     """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic."""
-    import mmap
-
     from stemrenal.views import CachedFile
 
     try:
         with open(where.file, "rb") as stream:
-            # Mapped, not read: the records are most of the file and a query reads few of
-            # them; the checksum below touches each page once. Cache files are replaced,
-            # never rewritten in place, so the mapping cannot change under a reader.
-            data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+            data: bytes | mmap.mmap = _contents(stream)
         header = len(where.header)
         if data[:header] != where.header:  # stale: read no further
             return None
@@ -183,6 +188,23 @@ def load_views(where: Entry) -> CachedFile | None:
         return CachedFile(data, base, index)
     except (OSError, ValueError, TypeError, KeyError, IndexError):  # absent, unreadable, garbage
         return None
+
+
+#: Cache files from this size up are mapped, smaller ones read. A map keeps a file descriptor
+#: open while it lives; a registry directory of many small files would run out of them.
+_MAP_FROM = 1 << 20
+
+
+def _contents(stream: BinaryIO) -> bytes | mmap.mmap:
+    """A large cache file mapped, not read: the records are most of it and a query reads few of
+    them; the checksum touches each page once. Cache files are replaced, never rewritten in
+    place, so the mapping cannot change under a reader. Out of maps or descriptors: read it."""
+    import mmap
+
+    if os.fstat(stream.fileno()).st_size >= _MAP_FROM:
+        with contextlib.suppress(OSError):
+            return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    return stream.read()
 
 
 def load(where: Entry) -> tuple[Study, ...] | None:

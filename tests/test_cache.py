@@ -538,3 +538,59 @@ def test_no_cache_option_ends_with_its_command(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--no-cache", "list", "--format", "csv"], catch_exceptions=False)
     assert result.exit_code == 0
     assert cache.enabled()
+
+
+def test_a_fifo_registry_is_read_once_and_not_cached(tmp_path: Path) -> None:
+    """A named pipe can be read once: the parser reads it, the cache never opens it."""
+    fifo = tmp_path / "registry.toml"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", 'cat "$1" > "$2"', "_", str(SEED), str(fifo)])
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "stemrenal", "--registry", str(fifo), "list", "--columns", "id"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert done.returncode == 0, done.stderr
+    assert "ranjbar-2022-lupus-nephritis" in done.stdout.splitlines()
+    assert cache_files() == []
+
+
+def test_many_cached_files_under_a_low_descriptor_limit_are_all_hits(
+    write_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A directory of many small files, each cached: none of them holds a descriptor open."""
+    import resource
+
+    for i in range(150):
+        write_registry(MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{i}"'), f"r/{i}.toml")
+    folder = tmp_path / "r"
+    probe = textwrap.dedent(
+        """
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        from stemrenal import registry
+        studies, problems = registry.check([sys.argv[1]], views=True)
+        assert problems == [], problems
+        print(len(studies), sum(type(s).__name__ == "CachedStudy" for s in studies))
+        """
+    )
+    registry.check([folder])  # fills the cache
+    assert len(cache_files()) == 150
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert soft > 64
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "STEMRENAL_NO_CACHE"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["150", "150"]

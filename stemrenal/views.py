@@ -168,7 +168,13 @@ class CachedFile(Sequence[CachedStudy]):
     """
 
     def __init__(self, data: bytes | mmap, base: int, index: dict[str, Any]) -> None:
-        """ValueError unless the index fits the data (`cache.load_views` makes that a miss)."""
+        """ValueError unless the index fits the data (`cache.load_views` makes that a miss).
+
+        Its shape is checked too, down to the types: the checksum vouches for what stemrenal
+        wrote, and a file edited with its checksum fixed up must still be a miss, not a crash.
+        """
+        if not _shaped(index):
+            raise ValueError("the index does not have the shape stemrenal writes")
         self.ids: list[str] = index["ids"]
         self.overlaps: dict[int, list[str]] = dict(index["overlaps"])
         self._postings: dict[str, list[int]] = index["postings"]
@@ -177,6 +183,8 @@ class CachedFile(Sequence[CachedStudy]):
         self._data = data
         self._base = base
         count = len(self.ids)
+        if not all(0 <= row < count for row in self.overlaps):
+            raise ValueError("the overlaps name rows that are not there")
         size = len(data) - base
         if not (count == len(self._facets) - 1 == len(self._records) - 1 > 0):
             raise ValueError("the index does not count the studies alike")
@@ -267,6 +275,33 @@ class CachedFile(Sequence[CachedStudy]):
         )
         self._views[row] = view
         return view
+
+
+def _shaped(index: object) -> bool:
+    """The index holds what `cache.store` writes: lists of ids, offsets and overlaps, and a
+    [start, end] span for each facet's posting lists."""
+
+    def only(kind: type, items: object) -> bool:  # one C-level pass over a list of any length
+        return isinstance(items, list) and set(map(type, items)) <= {kind}
+
+    if not isinstance(index, dict):
+        return False
+    postings, overlaps = index.get("postings"), index.get("overlaps")
+    if not isinstance(postings, dict) or not isinstance(overlaps, list):
+        return False
+    return (
+        only(str, index.get("ids"))
+        and only(int, index.get("facets"))
+        and only(int, index.get("records"))
+        and all(only(int, span) and len(span) == 2 for span in postings.values())
+        and all(
+            isinstance(pair, list)
+            and len(pair) == 2
+            and type(pair[0]) is int
+            and only(str, pair[1])
+            for pair in overlaps
+        )
+    )
 
 
 class Chain(Sequence[Any]):

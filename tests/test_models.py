@@ -121,7 +121,8 @@ def test_parse_duration_rejects_the_rest(text: str) -> None:
 def test_lists_left_out_are_empty_apart_and_shown_as_defaults(
     write_registry: Callable[..., Path],
 ) -> None:
-    """Each study gets its own empty list (no shared default), and editors still see `[]`."""
+    """The factory keeps what `= []` gave (Pydantic copied that default for every study):
+    each study its own empty list, and `[]` as the default editors show."""
     from stemrenal.models import Study, registry_json_schema
 
     text = MINIMAL + MINIMAL.replace('"doe-2020-ckd"', '"roe-2021-ckd"')

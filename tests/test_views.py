@@ -4,6 +4,7 @@ through them, a warm query reads only the records it prints and never imports Py
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -221,6 +222,7 @@ def bundled_both() -> tuple[tuple[Study, ...], Sequence[Study]]:
         registry.check(paths)
         cached, _ = registry.check(paths, views=True)
     assert isinstance(cached, views.Chain)
+    assert all(isinstance(part, views.CachedFile) for part in cached._parts)  # both files hit
     return tuple(models), cached
 
 
@@ -359,6 +361,51 @@ def test_the_library_never_returns_a_forged_study(write_registry: Callable[..., 
     assert [s.year for s in registry.check([path], views=True)[0]] == [1900]
     studies, problems = registry.check([path])
     assert (problems, [s.year for s in studies]) == ([], [2020])  # a miss: parsed afresh
+
+
+def forge_index(edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the one cache file's index as JSON and fix up its length and checksum."""
+    [entry] = (Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal").iterdir()
+    header, counts, rest = entry.read_bytes().split(b"\n", 2)
+    count, length, _ = counts.split(b" ")
+    index = json.loads(rest[: int(length)])
+    edit(index)
+    head = json.dumps(index).encode() + b"\n"
+    rest = head + rest[int(length) :]
+    counts = b" ".join([count, b"%d" % len(head), b"%d" % zlib.crc32(rest)])
+    entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda index: index.update(postings=list(index["postings"].values())),
+        lambda index: index.update(overlaps=[7]),
+        lambda index: index.update(overlaps=[[5, ["doe-2020-ckd"]]]),
+        lambda index: index.update(ids=[[i] for i in index["ids"]]),
+        lambda index: index.update(records=[str(r) for r in index["records"]]),
+    ],
+    ids=["postings-a-list", "overlaps-a-number", "overlaps-a-missing-row", "ids", "records"],
+)
+def test_an_index_of_the_wrong_shape_is_a_miss(
+    runner: CliRunner,
+    write_registry: Callable[..., Path],
+    edit: Callable[[dict[str, Any]], None],
+) -> None:
+    """Valid JSON in the wrong shape, checksum fixed up: a miss (parsed afresh), never a crash,
+    for the commands and the library alike."""
+    path = write_registry(MINIMAL)
+    command = ["--registry", str(path), "list", "--format", "csv"]
+    expected = runner.invoke(cli, command, catch_exceptions=False).stdout
+    forge_index(edit)
+    where = cache.entry(path)
+    assert where is not None
+    assert cache.load_views(where) is None
+    result = runner.invoke(cli, command, catch_exceptions=False)
+    assert (result.exit_code, result.stdout) == (0, expected)
+    forge_index(edit)  # the run above rebuilt the entry
+    studies, problems = registry.check([path])
+    assert (problems, [type(s) for s in studies]) == ([], [Study])
 
 
 # ----------------------------------------------------------------------------- imports

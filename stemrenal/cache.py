@@ -25,9 +25,11 @@ query with no term filter parses the facets of all studies at once. The library'
 
 The data were validated before they were written, and the file is checked whole against its
 CRC before any of it is used, so a damaged (truncated, overwritten, bit-flipped) cache file is
-a miss. (The file is mapped, not read: the CRC pass touches each page once and nothing is
-copied but what is parsed.) The CRC guards against accidents, not an adversary: whoever can
-write to your cache directory can also edit your registry or your shell's start-up files.
+a miss. (A cache file of 1 MiB or more is mapped, not read: the CRC pass touches each page
+once and nothing is copied but what is parsed. Mapped files are replaced, never rewritten in
+place; another program truncating one in place while a query reads it would end that query
+with SIGBUS.) The CRC guards against accidents, not an adversary: whoever can write to your
+cache directory can also edit your registry or your shell's start-up files.
 
 The cache is an optimisation only. A missing, stale, corrupt, unreadable or unwritable cache
 is a miss: never an error, never a message. Writes go to a temporary file that replaces the

@@ -32,6 +32,17 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _python(script: str) -> subprocess.CompletedProcess[bytes]:
+    """`python -c SCRIPT` in a child, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def big_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enough studies that any format's output overflows a pipe buffer (64 KiB)."""
@@ -249,13 +260,7 @@ def test_leaving_keeps_what_sys_exit_means(code: str, status: int, stderr: str) 
     script = (
         f"import sys\nfrom stemrenal.cli import _leave\nsys.stdout.write('kept')\n_leave({code})\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        env=_env(),
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _python(script)
     assert (result.returncode, result.stdout, result.stderr.decode()) == (status, b"kept", stderr)
 
 
@@ -294,13 +299,7 @@ def test_a_caller_of_main_keeps_its_system_exit(tmp_path: Path) -> None:
         "try:\n    main()\nexcept SystemExit as exc:\n    log.write(f'exited {exc.code}|')\n"
         "log.write('after')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        env=_env(),
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _python(script)
     assert result.returncode == 0, result.stderr
     assert log.read_text(encoding="utf-8") == "before|exited 0|after"
     assert b"rct" in result.stdout

@@ -3,15 +3,16 @@
 Run from the checkout with the bench extra installed (``pip install -e '.[dev,bench]'``):
 
     .venv/bin/python benchmarks/bench.py                       # 3, 1k, 10k and 100k studies
-    .venv/bin/python benchmarks/bench.py --sizes 3,1000 --repeat 3   # a quick look
+    .venv/bin/python benchmarks/bench.py --sizes 3,1000 --repeat 3 --pair-repeat 5 \
+        --startup-repeat 5                                         # a quick look
 
 Every command runs in a fresh child process; wall time is the median over its runs,
 interleaved with the command it is compared with so that a busy machine slows both alike:
 --startup-repeat runs of the floor and startup pair, --pair-repeat of the warm query and
-csvgrep, --repeat of the slow cold and --no-cache runs. The fastest run is shown too. Ratios are of medians. Peak memory is
-the child's own ru_maxrss (from os.wait4), the largest over the runs. Children write bytecode to a
-private pycache and use a private XDG_CACHE_HOME, so they start like an installed program
-and never touch the user's cache.
+csvgrep, --repeat of the slow cold and --no-cache runs. The fastest run is shown too. Ratios
+are of medians. Peak memory is the child's own ru_maxrss (from os.wait4), the largest over the
+runs. Children write bytecode to a private pycache and use a private XDG_CACHE_HOME, so they
+start like an installed program and never touch the user's cache.
 """
 
 from __future__ import annotations

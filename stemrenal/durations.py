@@ -6,7 +6,7 @@ import math
 import re
 from functools import lru_cache
 
-from stemrenal.errors import quoted
+from stemrenal.text import quoted
 
 #: Average month length in days, so 52 weeks and 12 months come out the same.
 _DAYS_PER_MONTH = 365.25 / 12

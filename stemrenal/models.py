@@ -6,11 +6,9 @@ left out of the TOML means the sources did not report it; it validates to None (
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,12 +25,8 @@ from pydantic_core import PydanticCustomError
 
 from stemrenal import vocabulary
 from stemrenal.durations import parse_duration
-from stemrenal.errors import quoted
-
-if TYPE_CHECKING:
-    from stemrenal.query import Facets
-
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from stemrenal.facets import Facets, facets_of
+from stemrenal.text import did_you_mean, first_control, quoted
 
 
 def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomError:
@@ -45,11 +39,9 @@ def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomEr
 
 def _printable(value: str) -> str:
     """Control characters could restyle a terminal or break a table: reject them at the door."""
-    bad = _FORBIDDEN.search(value)
-    if bad:
-        code = ord(bad.group())
-        name = unicodedata.name(bad.group(), "control character")
-        raise _fail("control_character", f"contains a control character (U+{code:04X} {name})")
+    bad = first_control(value)
+    if bad is not None:
+        raise _fail("control_character", f"contains a control character ({bad})")
     if not value.strip():
         raise _fail("blank", "must not be blank")
     return value
@@ -71,7 +63,7 @@ def _term_checker(kind: str) -> Callable[[str], str]:
             )
         # Terms are short; fuzzy-matching a hostile megabyte would take minutes.
         close = vocabulary.suggest(kind, value) if len(value) <= 100 else []
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(close, in_data=True)
         shown = quoted(value)
         raise _fail("unknown_term", f"unknown {kind} term {shown}{hint} (see `stemrenal vocab`)")
 
@@ -254,10 +246,8 @@ class Study(StrictModel):
 
     @cached_property
     def facets(self) -> Facets:
-        """What filters and summaries read; the cache keeps a copy (see `query.Facets`)."""
-        from stemrenal.query import facets
-
-        return facets(self)
+        """What filters and summaries read; the cache keeps a copy (see `stemrenal.facets`)."""
+        return facets_of(self)
 
 
 class RegistryFile(StrictModel):

@@ -1,4 +1,4 @@
-"""Select, order and summarise studies: pure functions over validated records, no I/O.
+"""Select, order and summarise studies: pure functions over studies, no I/O, no cache.
 
 Filters combine with AND across options; the values of one option combine with OR.
 """
@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal.errors import UsageProblem
+from stemrenal.facets import TERM_FILTERS, Facets
 
 if TYPE_CHECKING:
     from stemrenal.models import Outcome, Study
@@ -30,44 +31,6 @@ class Filters(NamedTuple):
     until: int | None = None
     search: tuple[str, ...] = ()
     exclude_cell_free: bool = False
-
-
-class Facets(NamedTuple):
-    """A study reduced to what the filters and the summary look at.
-
-    `Study.facets` computes it; the cache stores it for every study, so a warm run can filter
-    a large registry without reading (or validating) the studies it will not print.
-    """
-
-    conditions: Sequence[str]
-    cell_source: str | None
-    cell_type: str | None
-    tissue: str | None
-    endpoints: Sequence[str]
-    design: str
-    randomized: bool
-    follow_up_months: float | None
-    enrolled: int | None
-    year: int
-    cell_free: bool
-
-
-def facets(study: Study) -> Facets:
-    """The facets of a validated study (see `Study.facets`)."""
-    i = study.intervention
-    return Facets(  # positional: this runs once for every study of a registry being cached
-        study.conditions,
-        i.cell_source,
-        i.cell_type,
-        i.tissue,
-        [outcome.endpoint for outcome in study.outcomes],
-        study.design.kind,
-        study.design.randomized,
-        study.follow_up_months,
-        study.enrolled,
-        study.year,
-        study.cell_free,
-    )
 
 
 def _any_of(wanted: tuple[str, ...], have: Iterable[str | None]) -> bool:
@@ -112,24 +75,6 @@ def matches(study: Study, filters: Filters) -> bool:
     )
 
 
-#: The facets that filters select by term, each with the `Filters` field holding the terms.
-TERM_FILTERS = {
-    "conditions": "diseases",
-    "cell_source": "cell_sources",
-    "cell_type": "cell_types",
-    "tissue": "tissues",
-    "endpoints": "endpoints",
-    "design": "designs",
-}
-
-
-def facet_terms(value: Sequence[str] | str | None) -> Sequence[str]:
-    """The terms one facet holds, as `matches` compares them: a list, one term, or none."""
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else value
-
-
 def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
     """The term filters in use, by facet name: what an index can narrow a registry by."""
     chosen = {facet: getattr(filters, field) for facet, field in TERM_FILTERS.items()}
@@ -137,15 +82,7 @@ def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
 
 
 def select(studies: Iterable[Study], filters: Filters) -> tuple[Study, ...]:
-    """The studies that pass the filters, in registry order.
-
-    A collection with a term index (the cache's, `views.CachedFile`) first narrows itself to
-    the studies that hold a wanted term, so the others are never built; `matches` decides.
-    """
-    narrow = getattr(studies, "narrow", None)
-    wanted = wanted_terms(filters)
-    if narrow is not None and wanted:
-        studies = narrow(wanted)
+    """The studies that pass the filters, in the order given."""
     return tuple(study for study in studies if matches(study, filters))
 
 

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
-
-from stemrenal.errors import UnknownTermError
 
 #: Vocabulary kinds, as named in vocabulary.toml, in display order.
 KINDS: tuple[str, ...] = ("disease", "cell-type", "cell-source", "tissue", "design", "endpoint")
 
-#: Plural names used on the command line (``stemrenal vocab diseases``).
-PLURALS: dict[str, str] = {
-    "diseases": "disease",
-    "cell-types": "cell-type",
-    "cell-sources": "cell-source",
-    "tissues": "tissue",
-    "designs": "design",
-    "endpoints": "endpoint",
-}
+#: Plural names used on the command line (``stemrenal vocab diseases``), derived from KINDS.
+PLURALS: dict[str, str] = {f"{kind}s": kind for kind in KINDS}
 
 
 class Term(NamedTuple):
@@ -46,9 +36,12 @@ def normalise(text: str) -> str:
 
 @cache
 def _load() -> dict[str, tuple[Term, ...]]:
+    import os
+
     import tomli
 
-    raw = tomli.loads((Path(__file__).parent / "vocabulary.toml").read_text(encoding="utf-8"))
+    with open(os.path.join(os.path.dirname(__file__), "vocabulary.toml"), encoding="utf-8") as f:
+        raw = tomli.loads(f.read())
     return {
         kind: tuple(
             Term(
@@ -122,11 +115,3 @@ def suggest(kind: str, text: str, limit: int = 3) -> list[str]:
         if index[spelling] not in found:
             found.append(index[spelling])
     return found[:limit]
-
-
-def resolve(kind: str, text: str) -> str:
-    """The canonical id for what a user typed; UnknownTermError names the closest terms."""
-    found = lookup(kind, text)
-    if found is None:
-        raise UnknownTermError(kind, text, suggest(kind, text))
-    return found

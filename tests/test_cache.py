@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stemrenal import cache, registry
+from stemrenal import registry
 from stemrenal.cli import cli
 from stemrenal.models import Study
+from stemrenal.registry import cache, read
 
 from conftest import MINIMAL, SEED
 
@@ -38,13 +39,13 @@ def cache_files() -> list[Path]:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files parsed from TOML so far: a cache hit adds nothing."""
     seen: list[str] = []
-    real = registry._parse
+    real = read._parse
 
     def counting(name: str, text: str) -> Any:
         seen.append(name)
         return real(name, text)
 
-    monkeypatch.setattr(registry, "_parse", counting)
+    monkeypatch.setattr(read, "_parse", counting)
     return seen
 
 
@@ -73,7 +74,7 @@ def test_second_read_is_a_hit_that_neither_parses_nor_validates(
     import tomli
 
     monkeypatch.setattr(tomli, "loads", refuse)
-    monkeypatch.setattr(registry, "_validate", refuse)
+    monkeypatch.setattr(read, "_validate", refuse)
     second, problems = registry.check([registry_file])
     assert problems == []
     assert all(isinstance(s, Study) for s in second)  # the library gets real models
@@ -408,7 +409,8 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from stemrenal import cache, registry
+    from stemrenal import registry
+    from stemrenal.registry import cache
 
     path = Path(sys.argv[1])
     entry = cache.entry(path)
@@ -423,7 +425,7 @@ _READER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from stemrenal import cache
+    from stemrenal.registry import cache
 
     path, done = Path(sys.argv[1]), Path(sys.argv[2])
     entry = cache.entry(path)
@@ -575,7 +577,7 @@ def test_many_cached_files_under_a_low_descriptor_limit_are_all_hits(
         import resource, sys
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         from stemrenal import registry
-        studies, problems = registry.check([sys.argv[1]], views=True)
+        studies, problems = registry.check([sys.argv[1]], lazy=True)
         assert problems == [], problems
         print(len(studies), sum(type(s).__name__ == "CachedStudy" for s in studies))
         """

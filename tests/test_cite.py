@@ -6,6 +6,7 @@ every style; the registry grows, so the tests iterate over it and never count it
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -31,17 +32,16 @@ from stemrenal.cite import (
     reference,
     short_citation,
 )
-from stemrenal.citestyles import (
-    WRITERS,
-    Style,
+from stemrenal.cite.styles import (
+    STYLES,
     bibtex_name,
-    choose_style,
     latex_escape,
     protect_title,
     render,
 )
 from stemrenal.cli import cli
 from stemrenal.models import Study
+from stemrenal.output import CITATION, Defaults, Format, OutputOptions, choose_format
 
 from conftest import DATA, MINIMAL, SEED
 
@@ -354,22 +354,24 @@ def test_pages(pages: str, first: str, last: str | None, full: str, nlm: str) ->
 
 
 def test_every_style_has_a_writer() -> None:
-    assert set(WRITERS) == set(Style)
+    assert set(STYLES) == {fmt.value for fmt in CITATION}
 
 
 @pytest.mark.parametrize(
     ("style", "target", "expected"),
     [
-        (None, None, Style.VANCOUVER),
-        (None, "refs.bib", Style.BIBTEX),
-        (None, "REFS.RIS", Style.RIS),
-        (None, "refs.json", Style.CSL_JSON),
-        (None, "refs.docx", Style.VANCOUVER),
-        (Style.RIS, "refs.bib", Style.RIS),
+        (None, None, Format.VANCOUVER),
+        (None, "refs.bib", Format.BIBTEX),
+        (None, "REFS.RIS", Format.RIS),
+        (None, "refs.json", Format.CSL_JSON),
+        (None, "refs.docx", Format.VANCOUVER),
+        (Format.RIS, "refs.bib", Format.RIS),
     ],
 )
-def test_choose_style(style: Style | None, target: str | None, expected: Style) -> None:
-    assert choose_style(style, target) == expected
+def test_choose_style(style: Format | None, target: str | None, expected: Format) -> None:
+    options = OutputOptions(format=style, path=target)
+    defaults = Defaults(Format.VANCOUVER, Format.VANCOUVER)
+    assert choose_format(options, io.StringIO(), CITATION, defaults) == expected
 
 
 def test_show_and_cite_share_one_reference(runner: CliRunner) -> None:
@@ -380,7 +382,7 @@ def test_show_and_cite_share_one_reference(runner: CliRunner) -> None:
     shown = runner.invoke(cli, ["--registry", str(SEED), "show", DUBSKY]).stdout
     assert reference(studies[0]) in shown
     assert short_citation(studies[0]) == "Dubský M et al., Diabetic Medicine 2019"
-    assert render(studies[:1], Style.VANCOUVER).startswith("1. Dubský M, Jirkovská A, Bem R,")
+    assert render(studies[:1], "vancouver").startswith("1. Dubský M, Jirkovská A, Bem R,")
 
 
 # ----------------------------------------------------------------------------- the command

@@ -199,7 +199,7 @@ def test_output_writes_a_file_and_infers_format(runner: CliRunner, tmp_path: Pat
 def test_output_failure_keeps_the_previous_file(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stemrenal import render
+    from stemrenal.output import writers
 
     target = tmp_path / "out.tsv"
     target.write_text("previous\n")
@@ -208,7 +208,7 @@ def test_output_failure_keeps_the_previous_file(
         stream.write("id\tcitation\npartial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(render, "write_delimited", half_then_fail)
+    monkeypatch.setattr(writers, "write_delimited", half_then_fail)
     result = CliRunner().invoke(cli, ["--registry", str(SEED), "list", "-o", str(target)])
     assert result.exit_code != 0
     assert target.read_text() == "previous\n"
@@ -424,12 +424,12 @@ def test_version(runner: CliRunner) -> None:
 
 
 def test_ctrl_c_exits_130_with_one_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stemrenal import report
+    from stemrenal import registry
 
-    def interrupted(*args: object) -> int:
+    def interrupted(*args: object, **kwargs: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "list_studies", interrupted)
+    monkeypatch.setattr(registry, "open_registry", interrupted)
     result = runner.invoke(cli, ["list"])
     assert result.exit_code == 130
     assert result.stderr == "Interrupted.\n"

@@ -257,9 +257,7 @@ def test_a_large_output_is_written_whole_before_the_program_exits(tmp_path: Path
     [("None", 0, ""), ("3", 3, ""), ("'stopped'", 1, "stopped\n")],
 )
 def test_leaving_keeps_what_sys_exit_means(code: str, status: int, stderr: str) -> None:
-    script = (
-        f"import sys\nfrom stemrenal.cli import _leave\nsys.stdout.write('kept')\n_leave({code})\n"
-    )
+    script = f"import sys\nfrom stemrenal.cli.group import _leave\nsys.stdout.write('kept')\n_leave({code})\n"
     result = _python(script)
     assert (result.returncode, result.stdout, result.stderr.decode()) == (status, b"kept", stderr)
 

@@ -460,7 +460,7 @@ def test_hostile_text_never_breaks_an_output_format(studies: list[dict[str, Any]
                         assert line.strip() in table, (line, table)
 
         with (
-            mock.patch("stemrenal.render.is_terminal", return_value=True),
+            mock.patch("stemrenal.output.is_terminal", return_value=True),
             mock.patch.dict(os.environ, {"COLUMNS": "100", "TERM": "xterm-256color"}),
         ):
             for command in ("list", "outcomes"):

@@ -27,10 +27,11 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stemrenal import render
 from stemrenal.cli import cli
-from stemrenal.columns import Table
-from stemrenal.render import OutputOptions
+from stemrenal.output import Format, OutputOptions, writers
+from stemrenal.output import Result as Written
+from stemrenal.output.tables import Table
+from stemrenal.text import strip_controls
 
 from conftest import MINIMAL, SEED
 
@@ -192,7 +193,9 @@ def markup_registry(write_registry: Callable[..., Path]) -> Path:
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     """Make stdout look like a terminal of a given width, with colour."""
-    monkeypatch.setattr(render, "is_terminal", lambda stream: True)
+    import stemrenal.output
+
+    monkeypatch.setattr(stemrenal.output, "is_terminal", lambda stream: True)
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setenv("FORCE_COLOR", "1")
 
@@ -306,9 +309,11 @@ KEPT = ("red", "bell", "csi2J", "rloevil", "nulbyte", "link")
 
 
 @pytest.mark.parametrize("terminal_path", [False, True], ids=["piped", "terminal"])
-@pytest.mark.parametrize("fmt", list(render.WRITERS), ids=lambda f: f.value)
+@pytest.mark.parametrize(
+    "fmt", [Format.TABLE, Format.CSV, Format.TSV, Format.MARKDOWN], ids=lambda f: f.value
+)
 def test_writers_strip_control_characters_that_got_past_the_model(
-    fmt: render.Format, terminal_path: bool, monkeypatch: pytest.MonkeyPatch
+    fmt: Format, terminal_path: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defence in depth: clean() runs in every writer, whatever the model let through."""
     monkeypatch.setenv("COLUMNS", "120")
@@ -316,7 +321,9 @@ def test_writers_strip_control_characters_that_got_past_the_model(
         ("text", "items"), tuple((cell, (cell, "ok")) for cell in HOSTILE_CELLS), "cap\x1b[2J"
     )
     stream = io.StringIO()
-    render.WRITERS[fmt](table, OutputOptions(), stream, terminal_path)
+    writers.WRITERS[fmt](
+        Written(table=lambda f: table), fmt, OutputOptions(), stream, terminal_path
+    )
     out = visible(stream.getvalue()).replace("\r\n", "\n")  # CSV's own line ends
     assert not UNSAFE.search(out), repr(out)
     for kept in KEPT:
@@ -331,7 +338,7 @@ def test_table_keeps_the_text_after_a_tab(
     monkeypatch.setenv("COLUMNS", "120")
     stream = io.StringIO()
     table = Table(("text", "more"), (("before\tafter the tab", ("x\ty",)),))
-    render.write_table(table, OutputOptions(), stream, terminal_path)
+    writers.write_table(table, OutputOptions(), stream, terminal_path)
     assert "before after the tab" in stream.getvalue()
     assert "x y" in stream.getvalue()
 
@@ -354,7 +361,7 @@ def test_records_escape_every_control_character() -> None:
     refuses them, see above.)
     """
     stream = io.StringIO()
-    render.write_records([{"t": cell} for cell in HOSTILE_CELLS], render.Format.JSON, stream)
+    writers.write_json([{"t": cell} for cell in HOSTILE_CELLS], Format.JSON, stream)
     assert "\x1b" not in stream.getvalue()
     assert [r["t"] for r in json.loads(stream.getvalue())] == list(HOSTILE_CELLS)
 
@@ -468,7 +475,7 @@ def test_safe_csv_leaves_other_formats_alone(
     ],
 )
 def test_defuse_prefixes_exactly_the_formula_starts(value: str, expected: str) -> None:
-    assert render.defuse(value) == expected
+    assert writers.defuse(value) == expected
 
 
 # ============================================================================= no data lost
@@ -513,7 +520,7 @@ def fail_writes_after(
     monkeypatch: pytest.MonkeyPatch, limit: int, error: BaseException | None = None
 ) -> None:
     """Every file opened by stemrenal.output fails after `limit` characters."""
-    from stemrenal import output
+    from stemrenal.output import files as output
 
     real = os.fdopen
     failure = error or OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -601,7 +608,7 @@ def test_ctrl_c_mid_write_keeps_the_previous_file(
 def test_failed_rename_keeps_the_previous_file(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, previous: Path
 ) -> None:
-    from stemrenal import output
+    from stemrenal.output import files as output
 
     def refuse(src: str, dst: object) -> None:
         raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
@@ -717,7 +724,7 @@ def _reference_clean(value: str, multiline: bool) -> str:
 @settings(max_examples=300, deadline=None)
 @given(value=st.text(), multiline=st.booleans())
 def test_clean_shortcut_changes_nothing(value: str, multiline: bool) -> None:
-    assert render.clean(value, multiline) == _reference_clean(value, multiline)
+    assert strip_controls(value, multiline) == _reference_clean(value, multiline)
 
 
 @pytest.mark.parametrize(
@@ -725,4 +732,4 @@ def test_clean_shortcut_changes_nothing(value: str, multiline: bool) -> None:
 )
 @pytest.mark.parametrize("multiline", [False, True])
 def test_clean_shortcut_on_the_characters_it_must_catch(value: str, multiline: bool) -> None:
-    assert render.clean(value, multiline) == _reference_clean(value, multiline)
+    assert strip_controls(value, multiline) == _reference_clean(value, multiline)

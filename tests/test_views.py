@@ -21,9 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from stemrenal import cache, query, registry, views, vocabulary
+from stemrenal import query, registry, vocabulary
 from stemrenal.cli import cli
 from stemrenal.models import Study
+from stemrenal.registry import cache
+from stemrenal.registry import cached as views
 
 from conftest import MINIMAL, SEED
 from test_properties import HOSTILE, registries, registry_file
@@ -70,7 +72,7 @@ def models_and_views(paths: list[Path]) -> tuple[tuple[Study, ...], tuple[Study,
         models, problems = registry.check(paths)
     assert problems == []
     registry.check(paths)  # fills the cache
-    cached, problems = registry.check(paths, views=True)
+    cached, problems = registry.check(paths, lazy=True)
     assert problems == []
     assert all(isinstance(s, views.CachedStudy) for s in cached)
     return models, cached
@@ -220,7 +222,7 @@ def bundled_both() -> tuple[tuple[Study, ...], Sequence[Study]]:
         with cache.bypassed():
             models, _ = registry.check(paths)
         registry.check(paths)
-        cached, _ = registry.check(paths, views=True)
+        cached, _ = registry.check(paths, lazy=True)
     assert isinstance(cached, views.Chain)
     assert all(isinstance(part, views.CachedFile) for part in cached._parts)  # both files hit
     return tuple(models), cached
@@ -263,7 +265,7 @@ def test_a_warm_filter_builds_views_of_the_studies_holding_its_terms_only(
 def test_a_cached_file_reads_as_a_sequence(write_registry: Callable[..., Path]) -> None:
     path = write_registry(MINIMAL + SECOND)
     registry.check([path])
-    cached, _ = registry.check([path], views=True)
+    cached, _ = registry.check([path], lazy=True)
     assert isinstance(cached, views.CachedFile)
     assert (len(cached), cached.ids) == (2, ["doe-2020-ckd", "roe-2021-aki"])
     assert cached[-1] is cached[1]
@@ -358,7 +360,7 @@ def test_the_library_never_returns_a_forged_study(write_registry: Callable[..., 
     path = write_registry(MINIMAL)
     registry.check([path])
     forge(b'"year":2020', b'"year":1900')
-    assert [s.year for s in registry.check([path], views=True)[0]] == [1900]
+    assert [s.year for s in registry.check([path], lazy=True)[0]] == [1900]
     studies, problems = registry.check([path])
     assert (problems, [s.year for s in studies]) == ([], [2020])  # a miss: parsed afresh
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from stemrenal import vocabulary
-from stemrenal.errors import UnknownTermError
 
 
 @pytest.mark.parametrize(
@@ -30,20 +29,18 @@ from stemrenal.errors import UnknownTermError
         ("tissue", "fat", "adipose"),
     ],
 )
-def test_resolve_accepts_aliases(kind: str, typed: str, term: str) -> None:
-    assert vocabulary.resolve(kind, typed) == term
+def test_lookup_accepts_aliases(kind: str, typed: str, term: str) -> None:
+    assert vocabulary.lookup(kind, typed) == term
 
 
 def test_proteinuria_and_albuminuria_stay_apart() -> None:
-    assert vocabulary.resolve("endpoint", "24-h urine protein") == "proteinuria"
-    assert vocabulary.resolve("endpoint", "albumin/creatinine ratio") == "albuminuria"
+    assert vocabulary.lookup("endpoint", "24-h urine protein") == "proteinuria"
+    assert vocabulary.lookup("endpoint", "albumin/creatinine ratio") == "albuminuria"
 
 
 def test_unknown_term_names_the_closest() -> None:
-    with pytest.raises(UnknownTermError) as info:
-        vocabulary.resolve("disease", "lupus nefritis")
-    assert info.value.suggestions[0] == "lupus-nephritis"
-    assert "Did you mean: lupus-nephritis" in str(info.value)
+    assert vocabulary.lookup("disease", "lupus nefritis") is None
+    assert vocabulary.suggest("disease", "lupus nefritis")[0] == "lupus-nephritis"
 
 
 def test_aliases_are_unique_within_a_kind() -> None:

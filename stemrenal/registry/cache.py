@@ -10,14 +10,14 @@ directory:
    is a miss;
 2. the number of studies, the length of the index and a CRC-32 of everything after this line;
 3. the index: every study's id, the overlaps, and where each of the pieces below lies;
-4. one line per term facet (`query.TERM_FILTERS`): for each term, the rows of the studies
+4. one line per term facet (`facets.TERM_FILTERS`): for each term, the rows of the studies
    that hold it (a posting list);
-5. the `query.Facets` of every study (what filters and summaries read), as one JSON array;
+5. the `facets.Facets` of every study (what filters and summaries read), as one JSON array;
 6. the records: each study as its own model serialised it (`Study` JSON, computed fields
    included), one per line.
 
 A warm query reads the index, narrows the studies to those holding the terms it asks for by
-their posting lists, and builds `views.CachedStudy` objects for those only, parsing their
+their posting lists, and builds `cached.CachedStudy` objects for those only, parsing their
 facets and then the records of the studies it prints, without importing Pydantic: that is
 what makes a warm run on a large registry about as fast as `csvgrep` on the same rows. A
 query with no term filter parses the facets of all studies at once. The library's
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     import mmap
 
     from stemrenal.models import Study
-    from stemrenal.views import CachedFile
+    from stemrenal.registry.cached import CachedFile
 
 #: Set to anything but "" or "0" to bypass the cache (as `--no-cache` does).
 ENV_VAR = "STEMRENAL_NO_CACHE"
@@ -64,10 +64,10 @@ ENV_VAR = "STEMRENAL_NO_CACHE"
 FORMAT = 3
 
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
-#: cache holds for it (`query` defines the facets, `views` reads them back).
+#: cache holds for it (`facets` defines the facets, `cached` reads them back).
 _CODE = (
-    "cache.py", "durations.py", "models.py", "query.py", "registry.py", "views.py",
-    "vocabulary.py", "vocabulary.toml",
+    "registry/cache.py", "registry/cached.py", "registry/read.py", "durations.py", "facets.py",
+    "models.py", "text.py", "vocabulary.py", "vocabulary.toml",
 )  # fmt: skip
 
 #: The packages that parse and validate a registry file: a different install is a miss.
@@ -171,7 +171,7 @@ def _sha256(stream: BinaryIO, size: int) -> str:
 
 def load_views(where: Entry) -> CachedFile | None:
     """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic."""
-    from stemrenal.views import CachedFile
+    from stemrenal.registry.cached import CachedFile
 
     try:
         with open(where.file, "rb") as stream:
@@ -212,7 +212,7 @@ def _contents(stream: BinaryIO) -> bytes | mmap.mmap:
 def load(where: Entry) -> tuple[Study, ...] | None:
     """The cached studies validated again as `Study` models, or None on any miss."""
     from stemrenal.models import Study
-    from stemrenal.views import DamagedCache
+    from stemrenal.registry.cached import DamagedCache
 
     views = load_views(where)
     if views is None:
@@ -242,8 +242,8 @@ def store(where: Entry, studies: Sequence[Study], raw: bytes) -> None:
 
     import pydantic_core
 
+    from stemrenal.facets import TERM_FILTERS, facet_terms
     from stemrenal.models import Study
-    from stemrenal.query import TERM_FILTERS, facet_terms
 
     to_json = Study.__pydantic_serializer__.to_json
     if not studies:  # a clean file has studies; an empty one is not worth a cache file
@@ -321,7 +321,7 @@ def _starts(items: Sequence[bytes], at: int) -> list[int]:
 @cache
 def _code_fingerprint() -> str:
     """SHA-256 of the code and vocabulary that decide validity: a change there is a miss."""
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent
     digest = hashlib.sha256()
     for name in _CODE:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")

@@ -1,7 +1,7 @@
-"""The column catalogue: how studies, outcomes and summaries become tables of plain strings.
+"""The column catalogues: how studies, outcomes, summaries and terms become tables of strings.
 
-Every tabular format (table, csv, tsv, markdown) reads from here; JSON formats use `records`.
-A cell of None means "not reported": each writer decides how to show it.
+Every tabular format (table, csv, tsv, markdown) reads from here; JSON formats use the
+`*_records` functions. A cell of None means "not reported": each writer decides how to show it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from stemrenal.cite import short_citation
 from stemrenal.errors import UsageProblem
 
 if TYPE_CHECKING:
-    from stemrenal.models import Outcome, Study
+    from stemrenal.models import Limitation, Outcome, Study
     from stemrenal.query import Summary
+    from stemrenal.vocabulary import Term
 
 #: A cell is text, several items (each writer joins them its own way), or None (not reported).
 Cell = str | tuple[str, ...] | None
@@ -28,7 +29,8 @@ class Table(NamedTuple):
     caption: str | None = None
 
 
-def _text(value: object) -> Cell:
+def as_text(value: object) -> Cell:
+    """A value as a cell: None stays None (not reported), booleans read yes/no."""
     if value is None or isinstance(value, str):  # most cells: first, not after four tests
         return value
     if isinstance(value, bool):
@@ -44,9 +46,14 @@ def _joined(values: Sequence[str], sep: str = ", ") -> Cell:
     return sep.join(values) if values else None
 
 
+def limitation(lim: Limitation) -> str:
+    """A limitation tagged with who states it (the authors or the curator)."""
+    return f"{lim.text} ({lim.source})"
+
+
 def limitations(study: Study) -> tuple[str, ...]:
-    """Every limitation, each tagged with who states it (the authors or the curator)."""
-    return tuple(f"{lim.text} ({lim.source})" for lim in study.limitations)
+    """Every limitation of a study, each tagged with who states it."""
+    return tuple(limitation(lim) for lim in study.limitations)
 
 
 def evidence(study: Study) -> str:
@@ -112,10 +119,17 @@ STUDY_COLUMNS: dict[str, StudyGetter] = {
 OutcomeGetter = Callable[["Study", "Outcome"], object]
 
 
-def _finding(s: Study, o: Outcome) -> str:
-    """Endpoint, measure, timepoint, result, p-value and direction in one readable cell."""
-    p = f" (p {o.p_value})" if o.p_value else ""
-    direction = f" [{o.direction}]" if o.direction else ""
+def finding(o: Outcome, *, in_cell: bool = True) -> str:
+    """Endpoint, measure, timepoint, result, p-value and direction in one line.
+
+    In a table cell the p-value and direction are bracketed; in `show`, separated by `;`.
+    """
+    if in_cell:
+        p = f" (p {o.p_value})" if o.p_value else ""
+        direction = f" [{o.direction}]" if o.direction else ""
+    else:
+        p = f"; p {o.p_value}" if o.p_value else ""
+        direction = f"; direction: {o.direction}" if o.direction else ""
     return f"{o.endpoint}: {o.measure}, {o.timepoint}: {o.result}{p}{direction}"
 
 
@@ -126,7 +140,7 @@ OUTCOME_COLUMNS: dict[str, OutcomeGetter] = {
     "measure": lambda s, o: o.measure,
     "timepoint": lambda s, o: o.timepoint,
     "result": lambda s, o: o.result,
-    "finding": _finding,
+    "finding": lambda s, o: finding(o),
     "p_value": lambda s, o: o.p_value,
     "direction": lambda s, o: o.direction,
     "evidence": lambda s, o: evidence(s),
@@ -152,12 +166,18 @@ OUTCOME_DEFAULTS = (
 )  # fmt: skip
 OUTCOME_TABLE_DEFAULTS = ("study_citation", "finding", "evidence", "limitations")
 SUMMARY_COLUMNS = ("dimension", "term", "studies", "participants")
+VOCAB_COLUMNS = ("kind", "term", "label", "aliases")
 
 
-def pick(
+def choose_columns(
     requested: Sequence[str] | None, catalogue: Sequence[str], default: Sequence[str]
 ) -> tuple[str, ...]:
-    """The columns to show, in order; UsageProblem lists the valid names for a wrong one."""
+    """The columns to show, in order; UsageProblem lists the valid names for a wrong one.
+
+    `--columns help` lists them too.
+    """
+    if requested == ("help",):
+        raise UsageProblem(f"valid columns: {', '.join(catalogue)}", option="--columns")
     if not requested:
         return tuple(default)
     unknown = [name for name in requested if name not in catalogue]
@@ -172,15 +192,22 @@ def pick(
 def study_table(studies: Sequence[Study], names: Sequence[str]) -> Table:
     """Studies as rows of the named columns."""
     getters = [STUDY_COLUMNS[name] for name in names]
-    rows = tuple(tuple(_text(get(s)) for get in getters) for s in studies)
+    rows = tuple(tuple(as_text(get(s)) for get in getters) for s in studies)
     return Table(tuple(names), rows)
 
 
 def outcome_table(pairs: Sequence[tuple[Study, Outcome]], names: Sequence[str]) -> Table:
     """Outcomes as rows of the named columns."""
     getters = [OUTCOME_COLUMNS[name] for name in names]
-    rows = tuple(tuple(_text(get(s, o)) for get in getters) for s, o in pairs)
+    rows = tuple(tuple(as_text(get(s, o)) for get in getters) for s, o in pairs)
     return Table(tuple(names), rows)
+
+
+def project(table: Table, names: Sequence[str]) -> Table:
+    """The table with only the named columns, in that order."""
+    index = [table.headers.index(name) for name in names]
+    rows = tuple(tuple(row[i] for i in index) for row in table.rows)
+    return Table(tuple(names), rows, table.caption)
 
 
 def summary_table(summary: Summary, note: str) -> Table:
@@ -227,3 +254,26 @@ def summary_record(summary: Summary, note: str) -> dict[str, Any]:
             {"term": row.term, "studies": row.studies, "participants": row.participants}
         )
     return record
+
+
+def vocab_table(terms: Sequence[Term]) -> Table:
+    """One row per term: kind, canonical id, label (cell-free products marked), aliases."""
+    rows = tuple(
+        (t.kind, t.id, t.label + (" [cell-free]" if t.cell_free else ""), ", ".join(t.aliases))
+        for t in terms
+    )
+    return Table(VOCAB_COLUMNS, rows)
+
+
+def vocab_records(terms: Sequence[Term]) -> list[dict[str, Any]]:
+    """One object per term, aliases as a list."""
+    return [
+        {
+            "kind": t.kind,
+            "term": t.id,
+            "label": t.label,
+            "aliases": list(t.aliases),
+            "cell_free": t.cell_free,
+        }
+        for t in terms
+    ]

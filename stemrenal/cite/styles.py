@@ -1,4 +1,4 @@
-"""The export styles of `cite`: BibTeX, RIS, CSL-JSON and Vancouver, one pure function each.
+"""The citation styles of `cite`: BibTeX, RIS, CSL-JSON and Vancouver, one pure function each.
 
 Each writer takes studies in the order wanted and returns the whole text, so it can be tested
 without a stream and checked by an independent parser.
@@ -8,42 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from stemrenal.cite import Name, expand_pages, flat, page_range, parse_name, reference
 
 if TYPE_CHECKING:
     from stemrenal.models import Study
-
-
-class Style(str, Enum):
-    BIBTEX = "bibtex"
-    RIS = "ris"
-    CSL_JSON = "csl-json"
-    VANCOUVER = "vancouver"
-
-
-#: What a reference manager expects from a file's suffix; anything else gets the default.
-_SUFFIXES = {
-    ".bib": Style.BIBTEX,
-    ".bibtex": Style.BIBTEX,
-    ".ris": Style.RIS,
-    ".json": Style.CSL_JSON,
-    ".txt": Style.VANCOUVER,
-}
-DEFAULT_STYLE = Style.VANCOUVER
-
-
-def choose_style(style: Style | None, target: str | None) -> Style:
-    """An explicit --style wins; then the --output suffix; then Vancouver, readable anywhere."""
-    if style is not None:
-        return style
-    if target:
-        for suffix, found in _SUFFIXES.items():
-            if target.lower().endswith(suffix):
-                return found
-    return DEFAULT_STYLE
 
 
 # ----------------------------------------------------------------------------- BibTeX
@@ -233,14 +203,15 @@ def vancouver(studies: Sequence[Study]) -> str:
     return "".join(f"{n}. {reference(s)}\n" for n, s in enumerate(studies, start=1))
 
 
-WRITERS: dict[Style, Callable[[Sequence[Study]], str]] = {
-    Style.BIBTEX: bibtex,
-    Style.RIS: ris,
-    Style.CSL_JSON: csl_json,
-    Style.VANCOUVER: vancouver,
+#: Each style by its name (the `--format` values of `cite`, `output.CITATION`).
+STYLES: dict[str, Callable[[Sequence[Study]], str]] = {
+    "bibtex": bibtex,
+    "ris": ris,
+    "csl-json": csl_json,
+    "vancouver": vancouver,
 }
 
 
-def render(studies: Sequence[Study], style: Style) -> str:
+def render(studies: Sequence[Study], style: str) -> str:
     """The citations of these studies, in this order, in one style."""
-    return WRITERS[style](studies)
+    return STYLES[style](studies)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from stemrenal.output import TABULAR, Format, OutputOptions
 from stemrenal.query import Filters
-from stemrenal.render import Format, OutputOptions
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -36,8 +36,9 @@ class TermType(click.ParamType[str]):
 
         found = vocabulary.lookup(self.kind, str(value))
         if found is None:
-            close = vocabulary.suggest(self.kind, str(value))
-            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            from stemrenal.text import did_you_mean
+
+            hint = did_you_mean(vocabulary.suggest(self.kind, str(value)))
             self.fail(
                 f"unknown {self.kind} term {value!r}.{hint} "
                 f"(`stemrenal vocab {self.kind}s` lists them)",
@@ -93,7 +94,7 @@ class StudyIdType(click.ParamType[str]):
         from stemrenal import registry
 
         paths = ctx.find_root().params.get("registry") or ()
-        studies, _ = registry.check(paths, views=True)
+        studies, _ = registry.check(paths, lazy=True)
         return [CompletionItem(s.id) for s in studies if s.id.startswith(incomplete)]
 
 
@@ -137,29 +138,13 @@ _FILTERS = [
     ),
 ]
 
-_FILTER_NAMES = [
-    "diseases",
-    "cell_sources",
-    "cell_types",
-    "tissues",
-    "endpoints",
-    "designs",
-    "min_followup",
-    "max_followup",
-    "min_n",
-    "since",
-    "until",
-    "search",
-    "exclude_cell_free",
-]
-
 
 def filter_options(fn: F) -> F:
     """Add the shared filters and pass them on as one `filters: Filters` argument."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _FILTER_NAMES}
+        values = {name: kwargs.pop(name) for name in Filters._fields}
         for name, value in values.items():
             if isinstance(value, list):
                 values[name] = tuple(value)
@@ -168,28 +153,42 @@ def filter_options(fn: F) -> F:
     return cast(F, _stack(_FILTERS, wrapper))
 
 
-def _format_option(choices: Sequence[Format]) -> Callable[[F], F]:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice([f.value for f in choices], case_sensitive=False),
-        help="Output format. Default: table on a terminal, tsv otherwise "
-        "(or from the --output file's suffix).",
-    )
+_FORMAT_HELP = (
+    "Output format. Default: table on a terminal, tsv otherwise "
+    "(or from the --output file's suffix)."
+)
 
 
 def output_options(
-    sortable: bool = True, formats: Sequence[Format] = tuple(Format)
+    sortable: bool = True,
+    formats: Sequence[Format] = TABULAR,
+    format_help: str = _FORMAT_HELP,
+    aliases: Sequence[str] = (),
 ) -> Callable[[F], F]:
-    """Add the shared output options and pass them on as one `output: OutputOptions` argument."""
+    """Add the output options and pass them on as one `output: OutputOptions` argument.
+
+    The only --format and --output of every command; the table options (--columns,
+    --no-header, --bom, --safe-csv) only where `formats` holds a table format.
+    """
+    tabular = any(fmt in formats for fmt in (Format.CSV, Format.TSV))
     options: list[Callable[[F], F]] = [
-        _format_option(formats),
         click.option(
-            "--columns",
-            metavar="A,B,...",
-            help="Columns to show, in order (table, csv, tsv, markdown); an unknown name lists the valid ones.",
-        ),
+            "--format",
+            *aliases,
+            "fmt",
+            type=click.Choice([f.value for f in formats], case_sensitive=False),
+            help=format_help,
+        )
     ]
+    if tabular:
+        options.append(
+            click.option(
+                "--columns",
+                metavar="A,B,...",
+                help="Columns to show, in order (table, csv, tsv, markdown); "
+                "an unknown name lists the valid ones.",
+            )
+        )
     if sortable:
         options += [
             click.option(
@@ -200,26 +199,29 @@ def output_options(
             ),
             click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows."),
         ]
-    options += [
+    options.append(
         click.option(
             "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
-        ),
-        click.option("--no-header", is_flag=True, help="Leave out the header row."),
-        click.option(
-            "--bom", is_flag=True, help="Start with a UTF-8 byte-order mark (for spreadsheets)."
-        ),
-        click.option(
-            "--safe-csv",
-            is_flag=True,
-            help="Prefix cells starting with = + - @ with ' so spreadsheets show them as text.",
-        ),
-    ]
+        )
+    )
+    if tabular:
+        options += [
+            click.option("--no-header", is_flag=True, help="Leave out the header row."),
+            click.option(
+                "--bom", is_flag=True, help="Start with a UTF-8 byte-order mark (for spreadsheets)."
+            ),
+            click.option(
+                "--safe-csv",
+                is_flag=True,
+                help="Prefix cells starting with = + - @ with ' so spreadsheets show them as text.",
+            ),
+        ]
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             fmt = kwargs.pop("fmt")
-            columns = kwargs.pop("columns")
+            columns = kwargs.pop("columns", None)
             output = OutputOptions(
                 format=Format(fmt.lower()) if fmt else None,
                 columns=tuple(c.strip() for c in columns.split(",") if c.strip())
@@ -227,10 +229,10 @@ def output_options(
                 else None,
                 sort=kwargs.pop("sort", None),
                 limit=kwargs.pop("limit", None),
-                output=kwargs.pop("output"),
-                header=not kwargs.pop("no_header"),
-                bom=kwargs.pop("bom"),
-                safe_csv=kwargs.pop("safe_csv"),
+                path=kwargs.pop("output"),
+                header=not kwargs.pop("no_header", False),
+                bom=kwargs.pop("bom", False),
+                safe_csv=kwargs.pop("safe_csv", False),
             )
             return fn(*args, output=output, **kwargs)
 

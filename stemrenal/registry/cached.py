@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from stemrenal.errors import StemrenalError
-from stemrenal.query import Facets
+from stemrenal.facets import Facets
 
 if TYPE_CHECKING:
     from mmap import mmap
@@ -226,7 +226,7 @@ class CachedFile(Sequence[CachedStudy]):
     def narrow(self, wanted: Mapping[str, Sequence[str]]) -> list[CachedStudy]:
         """The studies holding at least one wanted term of every facet named, in order.
 
-        A superset of what the filters select (`query.select` applies them all after).
+        A superset of what the filters select (`Registry.select` applies them all after).
         """
         chosen: set[int] | None = None
         for facet, terms in wanted.items():
@@ -329,3 +329,17 @@ class Chain(Sequence[Any]):
         for part in self._parts:
             out.extend(part.narrow(wanted) if isinstance(part, CachedFile) else part)
         return out
+
+
+def chain(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
+    """The studies of several files as one sequence: a single file's own, else a `Chain`."""
+    kept = [part for part in parts if part]
+    return kept[0] if len(kept) == 1 else Chain(kept)
+
+
+def narrow(studies: Sequence[Any], wanted: Mapping[str, Sequence[str]]) -> Sequence[Any]:
+    """The studies that may hold the wanted terms: cached files narrow by their index; any
+    other sequence is kept whole (the filters decide either way)."""
+    if wanted and isinstance(studies, (CachedFile, Chain)):
+        return studies.narrow(wanted)
+    return studies

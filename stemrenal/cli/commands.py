@@ -1,0 +1,266 @@
+"""The commands: each parses its options, asks the registry, and hands a result to `output.write`.
+
+A body is a few lines: open the registry, select, build a lazy `output.Result`, write. What a
+column holds is `output.tables`' business; what a filter means is `query`'s.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from stemrenal import vocabulary
+from stemrenal.cli.group import cli
+from stemrenal.cli.options import StudyIdType, filter_options, output_options
+from stemrenal.output import CITATION, DOCUMENT, Format
+
+if TYPE_CHECKING:
+    from stemrenal.output import OutputOptions
+    from stemrenal.query import Filters
+    from stemrenal.registry import Registry
+
+NOTICE = "stemrenal summarises published research; it is not medical advice."
+
+
+def _open(target: str | None) -> Registry:
+    """The registry named by --registry (else the default), refusing an --output inside it."""
+    from stemrenal import registry
+
+    obj = click.get_current_context().find_root().obj
+    return registry.open_registry(tuple(obj or ()), lazy=True, target=target)
+
+
+def _paths() -> tuple[str, ...]:
+    return tuple(click.get_current_context().find_root().obj or ())
+
+
+def _notice(count: int, noun: str = "studies") -> None:
+    """On a terminal only: the not-medical-advice line, and a note when nothing matched."""
+    from stemrenal.output import is_terminal
+
+    if is_terminal(sys.stderr):
+        if count == 0:
+            click.echo(f"No {noun} match these filters.", err=True)
+        click.echo(NOTICE, err=True)
+
+
+@cli.command("list")
+@filter_options
+@output_options()
+def list_studies(filters: Filters, output: OutputOptions) -> None:
+    """List the studies that match, one row each, with citation and limitations.
+
+    \b
+    Example:
+      stemrenal list --disease lupus --design rct
+    """
+    from stemrenal.output import Result, write
+    from stemrenal.output import tables as t
+
+    catalogue = list(t.STUDY_COLUMNS)
+    t.choose_columns(output.columns, catalogue, ())  # a wrong name fails before anything
+    studies = _open(output.path).select(filters, output.sort, output.limit)
+
+    def table(fmt: Format) -> t.Table:
+        default = t.STUDY_TABLE_DEFAULTS if fmt is Format.TABLE else t.STUDY_DEFAULTS
+        return t.study_table(studies, t.choose_columns(output.columns, catalogue, default))
+
+    write(Result(records=lambda: t.study_records(studies), table=table), output)
+    _notice(len(studies))
+
+
+@cli.command("outcomes")
+@filter_options
+@output_options()
+def outcomes(filters: Filters, output: OutputOptions) -> None:
+    """List reported outcomes, one row each; --endpoint also narrows the rows.
+
+    \b
+    Example:
+      stemrenal outcomes --endpoint proteinuria
+    """
+    from stemrenal import query
+    from stemrenal.output import Result, write
+    from stemrenal.output import tables as t
+
+    catalogue = list(t.OUTCOME_COLUMNS)
+    t.choose_columns(output.columns, catalogue, ())
+    studies = _open(output.path).select(filters, output.sort)
+    pairs = query.outcome_rows(studies, filters.endpoints)[: output.limit]
+
+    def table(fmt: Format) -> t.Table:
+        default = t.OUTCOME_TABLE_DEFAULTS if fmt is Format.TABLE else t.OUTCOME_DEFAULTS
+        return t.outcome_table(pairs, t.choose_columns(output.columns, catalogue, default))
+
+    write(Result(records=lambda: t.outcome_records(pairs), table=table), output)
+    _notice(len(pairs), "outcomes")
+
+
+@cli.command("summary")
+@filter_options
+@output_options(sortable=False)
+def summary(filters: Filters, output: OutputOptions) -> None:
+    """Count studies and participants by disease, cell source, cell type, tissue and design.
+
+    Participants of overlapping studies are counted once (the largest study of each group).
+
+    \b
+    Example:
+      stemrenal summary --design rct
+    """
+    from stemrenal import query
+    from stemrenal.output import Result, write
+    from stemrenal.output import tables as t
+
+    names = t.choose_columns(output.columns, t.SUMMARY_COLUMNS, t.SUMMARY_COLUMNS)
+    result = query.summarise(_open(output.path).select(filters))
+    write(
+        Result(
+            records=lambda: t.summary_record(result, query.COUNTING_NOTE),
+            table=lambda fmt: t.project(t.summary_table(result, query.COUNTING_NOTE), names),
+        ),
+        output,
+    )
+    _notice(result.studies)
+
+
+@cli.command("show")
+@click.argument("study_id", metavar="ID", type=StudyIdType())
+@output_options(
+    sortable=False,
+    formats=DOCUMENT,
+    format_help="Default: formatted text on a terminal, plain text otherwise "
+    "(or from the --output file's suffix).",
+)
+def show(study_id: str, output: OutputOptions) -> None:
+    """Show one study in full: design, arms, outcomes, safety, limitations and citation.
+
+    \b
+    Example:
+      stemrenal show ranjbar-2022-lupus-nephritis
+    """
+    from stemrenal.output import Defaults, Result, write
+    from stemrenal.output.study import study_document
+
+    study = _open(output.path).get(study_id)
+    result = Result(
+        records=lambda: study.model_dump(mode="json"), document=lambda: study_document(study)
+    )
+    write(result, output, DOCUMENT, Defaults(Format.TABLE, Format.TABLE))
+    _notice(1)
+
+
+@cli.command("cite")
+@click.argument("study_ids", nargs=-1, metavar="[ID]...", type=StudyIdType())
+@filter_options
+@output_options(
+    sortable=False,
+    formats=CITATION,
+    aliases=("--style",),
+    format_help="Citation style. Default: from the --output suffix (.bib, .ris, .json, .txt), "
+    "else vancouver.",
+)
+def cite(study_ids: tuple[str, ...], filters: Filters, output: OutputOptions) -> None:
+    """Cite the named studies, or every study the filters select, in registry order.
+
+    Styles: bibtex (BibTeX/biblatex), ris (EndNote, Zotero, Mendeley), csl-json (Pandoc,
+    citeproc) and vancouver (numbered ICMJE/NLM list, the default).
+
+    \b
+    Examples:
+      stemrenal cite ranjbar-2022-lupus-nephritis
+      stemrenal cite --disease lupus -o lupus.bib
+    """
+    from stemrenal.output import Defaults, Result, write
+
+    registry = _open(output.path)
+    named = {registry.get(study_id).id for study_id in study_ids}
+    chosen = [s for s in registry.select(filters) if not named or s.id in named]
+    write(
+        Result(citations=lambda: chosen),
+        output,
+        CITATION,
+        Defaults(Format.VANCOUVER, Format.VANCOUVER),
+    )
+    _notice(len(chosen))
+
+
+@cli.command("vocab")
+@click.argument(
+    "kinds",
+    nargs=-1,
+    metavar="[KIND]...",
+    type=click.Choice(list(vocabulary.PLURALS)),
+)
+@output_options(sortable=False)
+def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
+    """List the accepted terms, with labels and aliases (English and Chinese).
+
+    KIND is one of diseases, cell-types, cell-sources, tissues, designs, endpoints
+    (all when none is given).
+
+    \b
+    Example:
+      stemrenal vocab diseases
+    """
+    from stemrenal.output import Result, write
+    from stemrenal.output import tables as t
+
+    chosen = [vocabulary.PLURALS[k] for k in kinds] or list(vocabulary.KINDS)
+    terms = [term for kind in chosen for term in vocabulary.terms(kind)]
+    names = t.choose_columns(output.columns, t.VOCAB_COLUMNS, t.VOCAB_COLUMNS)
+    write(
+        Result(
+            records=lambda: t.vocab_records(terms),
+            table=lambda fmt: t.project(t.vocab_table(terms), names),
+        ),
+        output,
+    )
+
+
+@cli.command("validate")
+@click.argument(
+    "paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, readable=False)
+)
+def validate(paths: tuple[str, ...]) -> None:
+    """Check registry files; print every problem as FILE:LINE: study ID: field: message.
+
+    With no PATH: the --registry paths, else $STEMRENAL_REGISTRY, else the bundled registry.
+    Exit 0 when clean, 1 when there is any problem.
+
+    \b
+    Example:
+      stemrenal validate data/studies.toml
+    """
+    from stemrenal import registry
+    from stemrenal.errors import ExitCode
+    from stemrenal.text import plural
+
+    found = registry.inspect(paths or _paths(), lazy=True)
+    out = sys.stdout
+    out.writelines(f"{problem}\n" for problem in found.problems)
+    if found.problems:
+        out.write(f"{plural(len(found.problems), 'problem')} found\n")
+    else:
+        studies, files = len(found.studies), len(found.files)
+        out.write(f"ok: {plural(studies, 'study')} in {plural(files, 'file')}, no problems\n")
+    out.flush()
+    if found.problems:
+        raise click.exceptions.Exit(ExitCode.DATA)
+
+
+@cli.command("schema")
+def schema() -> None:
+    """Print the registry's JSON Schema, for editors that check TOML as you type.
+
+    \b
+    Example:
+      stemrenal schema > stemrenal.schema.json
+    """
+    from stemrenal.models import registry_json_schema
+    from stemrenal.output import OutputOptions, Result, write
+
+    formats = (Format.JSON,)
+    write(Result(records=registry_json_schema), OutputOptions(format=Format.JSON), formats)

@@ -1,0 +1,141 @@
+"""The command group and how the program ends: every error becomes an exit code here.
+
+Domain errors and Ctrl-C are translated once, in `StemrenalGroup.invoke`; `main` and
+`script` are the entry points (a caller in-process, and the program itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
+from stemrenal.text import plural
+
+
+class StemrenalGroup(click.Group):
+    """Translates domain errors and Ctrl-C into exit codes, once, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # A command is one short pass that makes many objects and almost no cyclic garbage:
+        # the cyclic collector would only rescan the loaded registry (a third of the time of
+        # a warm query on 10,000 studies). Reference counting still frees what is dropped.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except RegistryError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(
+                f"the registry has {plural(len(exc.problems), 'problem')}; "
+                "run `stemrenal validate` for the full list"
+            ) from None
+        except UsageProblem as exc:
+            hint = [exc.option] if exc.option else None
+            raise (
+                click.BadParameter(str(exc), param_hint=hint)
+                if hint
+                else click.UsageError(str(exc))
+            ) from None
+        except StemrenalError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+
+# ----------------------------------------------------------------------------- the group
+
+
+@click.group(cls=StemrenalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--registry",
+    type=click.Path(exists=True, dir_okay=True, readable=False),
+    multiple=True,
+    envvar="STEMRENAL_REGISTRY",
+    metavar="PATH",
+    help="Registry file or directory of *.toml (repeatable). Default: $STEMRENAL_REGISTRY "
+    "(paths separated by the OS path separator), else the bundled registry.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read and validate every registry file afresh; neither read nor write the cache of "
+    "validated files. Same as STEMRENAL_NO_CACHE=1.",
+)
+@click.version_option(package_name="stemrenal", prog_name="stemrenal")
+@click.pass_context
+def cli(ctx: click.Context, registry: tuple[str, ...], no_cache: bool) -> None:
+    """What does the clinical evidence on stem-cell therapy in kidney disease show?
+
+    Every result comes with its study's design, size, follow-up, citation and limitations.
+    stemrenal informs; it gives no medical advice.
+
+    \b
+    Examples:
+      stemrenal list --disease lupus
+      stemrenal outcomes --endpoint proteinuria --format csv -o proteinuria.csv
+      stemrenal show ranjbar-2022-lupus-nephritis
+    """
+    ctx.obj = tuple(registry)
+    if no_cache:
+        from stemrenal.registry import without_cache
+
+        ctx.with_resource(without_cache())
+
+
+def main() -> None:
+    """Entry point for a caller in-process: Ctrl-C before click takes over still exits 130."""
+    try:
+        cli(prog_name="stemrenal")
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(ExitCode.INTERRUPTED)
+
+
+def script() -> NoReturn:
+    """The `stemrenal` program (console script, `python -m stemrenal`): `main`, then leave.
+
+    Only the program itself leaves this way: a caller of `main` keeps its SystemExit.
+    """
+    try:
+        main()
+    except SystemExit as exc:  # click's standalone mode always ends this way
+        _leave(exc.code)
+    _leave(0)
+
+
+def _leave(code: object) -> NoReturn:
+    """Exit at once, as `sys.exit(code)` would, without tearing the interpreter down.
+
+    Everything a command wrote is flushed here and its files are closed already; what is left
+    is freeing every object one by one and a last garbage collection, which cost a warm query
+    on 10,000 studies about 12 ms (8% of its run) for nothing. So: flush, then `os._exit`.
+    Nothing on the way registers an atexit handler (stemrenal, click and Rich have none).
+    A stream closed before the program started is None here, as Python leaves it.
+    """
+    streams = [stream for stream in (sys.stdout, sys.stderr) if stream is not None]
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message goes to stderr and the status is 1
+        status = 1
+        if sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"{code}\n")
+    for stream in streams:
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            status = status or 1
+    os._exit(status)

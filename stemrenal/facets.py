@@ -1,0 +1,70 @@
+"""What filters, summaries and the cache's index read of a study: its facets.
+
+Pydantic-free on purpose: `models` computes facets, `query` filters on them and the cache's
+stand-ins are built from them, and none of those may force the others to load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from stemrenal.models import Study
+
+
+class Facets(NamedTuple):
+    """A study reduced to what the filters and the summary look at.
+
+    `Study.facets` computes it; the cache stores it for every study, so a warm run can filter
+    a large registry without reading (or validating) the studies it will not print.
+    """
+
+    conditions: Sequence[str]
+    cell_source: str | None
+    cell_type: str | None
+    tissue: str | None
+    endpoints: Sequence[str]
+    design: str
+    randomized: bool
+    follow_up_months: float | None
+    enrolled: int | None
+    year: int
+    cell_free: bool
+
+
+def facets_of(study: Study) -> Facets:
+    """The facets of a validated study (see `Study.facets`)."""
+    i = study.intervention
+    return Facets(  # positional: this runs once for every study of a registry being cached
+        study.conditions,
+        i.cell_source,
+        i.cell_type,
+        i.tissue,
+        [outcome.endpoint for outcome in study.outcomes],
+        study.design.kind,
+        study.design.randomized,
+        study.follow_up_months,
+        study.enrolled,
+        study.year,
+        study.cell_free,
+    )
+
+
+#: The facets that filters select by term, each with the `query.Filters` field holding the
+#: terms: what the cache's index can narrow a registry by.
+TERM_FILTERS = {
+    "conditions": "diseases",
+    "cell_source": "cell_sources",
+    "cell_type": "cell_types",
+    "tissue": "tissues",
+    "endpoints": "endpoints",
+    "design": "designs",
+}
+
+
+def facet_terms(value: Sequence[str] | str | None) -> Sequence[str]:
+    """The terms one facet holds, as `query.matches` compares them: a list, one term, or none."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value

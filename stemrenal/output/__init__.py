@@ -1,0 +1,134 @@
+"""Writing a command's result: one format table, one choice of format, one `write`.
+
+Every command hands `write` a `Result` whose parts are built lazily, only for the format
+chosen: JSON never builds table cells, CSV never dumps whole records, and `show` builds its
+document only for the formats that print one. Writers live in `writers`; what the columns
+of each table hold lives in `tables`; `show`'s document in `study`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+
+if TYPE_CHECKING:
+    from stemrenal.models import Study
+    from stemrenal.output.study import Document
+    from stemrenal.output.tables import Table
+
+NOT_REPORTED = "not reported"
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    CSV = "csv"
+    TSV = "tsv"
+    JSON = "json"
+    JSONL = "jsonl"
+    MARKDOWN = "markdown"
+    BIBTEX = "bibtex"
+    RIS = "ris"
+    CSL_JSON = "csl-json"
+    VANCOUVER = "vancouver"
+
+
+#: The formats of commands that print rows (list, outcomes, summary, vocab).
+TABULAR = (Format.TABLE, Format.CSV, Format.TSV, Format.JSON, Format.JSONL, Format.MARKDOWN)
+#: The formats of `show`: one study as a document, or its record.
+DOCUMENT = (Format.TABLE, Format.JSON, Format.MARKDOWN)
+#: The formats of `cite`: citation styles.
+CITATION = (Format.BIBTEX, Format.RIS, Format.CSL_JSON, Format.VANCOUVER)
+
+#: What a file's suffix asks for; where it names several, the first the command writes wins
+#: (.json is JSON for `list`, CSL-JSON for `cite`).
+SUFFIXES: dict[str, tuple[Format, ...]] = {
+    ".csv": (Format.CSV,),
+    ".tsv": (Format.TSV,),
+    ".tab": (Format.TSV,),
+    ".json": (Format.JSON, Format.CSL_JSON),
+    ".jsonl": (Format.JSONL,),
+    ".ndjson": (Format.JSONL,),
+    ".md": (Format.MARKDOWN,),
+    ".markdown": (Format.MARKDOWN,),
+    ".bib": (Format.BIBTEX,),
+    ".bibtex": (Format.BIBTEX,),
+    ".ris": (Format.RIS,),
+    ".txt": (Format.VANCOUVER,),
+}
+
+
+class OutputOptions(NamedTuple):
+    """Everything the output options say, packed once for every command."""
+
+    format: Format | None = None
+    columns: tuple[str, ...] | None = None
+    sort: str | None = None
+    limit: int | None = None
+    path: str | None = None
+    header: bool = True
+    bom: bool = False
+    safe_csv: bool = False
+
+
+class Result(NamedTuple):
+    """What a command produced, each part built only when the chosen format needs it."""
+
+    records: Callable[[], Any] | None = None  # JSON, JSONL
+    table: Callable[[Format], Table] | None = None  # table, csv, tsv, markdown
+    document: Callable[[], Document] | None = None  # one study: table (as text), markdown
+    citations: Callable[[], Sequence[Study]] | None = None  # the citation styles
+
+
+class Defaults(NamedTuple):
+    """The format a command writes when neither --format nor a file suffix says."""
+
+    terminal: Format = Format.TABLE
+    piped: Format = Format.TSV
+
+
+#: Rows: a table for a person, TSV for a pipe.
+ROWS = Defaults()
+
+
+def choose_format(
+    options: OutputOptions,
+    stream: TextIO,
+    formats: Sequence[Format] = TABULAR,
+    defaults: Defaults = ROWS,
+) -> Format:
+    """An explicit --format wins; then the --output suffix; then the command's default."""
+    if options.format is not None:
+        return options.format
+    if options.path:
+        lowered = options.path.lower()
+        for suffix, candidates in SUFFIXES.items():
+            if lowered.endswith(suffix):
+                for fmt in candidates:
+                    if fmt in formats:
+                        return fmt
+    return defaults.terminal if is_terminal(stream) else defaults.piped
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """True when a person is reading this stream directly."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+def write(
+    result: Result,
+    options: OutputOptions,
+    formats: Sequence[Format] = TABULAR,
+    defaults: Defaults = ROWS,
+) -> None:
+    """Write one result in the chosen format, to stdout or atomically to --output."""
+    from stemrenal.output.files import open_output
+    from stemrenal.output.writers import WRITERS
+
+    with open_output(options.path) as stream:
+        fmt = choose_format(options, stream, formats, defaults)
+        WRITERS[fmt](result, fmt, options, stream, is_terminal(stream))

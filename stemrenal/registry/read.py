@@ -1,0 +1,211 @@
+"""One registry file: bytes, UTF-8, TOML, validated studies, and a Problem for everything else.
+
+Problems are collected, never raised one at a time: a registry edited by many hands should be
+fixable in one pass. No parser exception escapes as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from stemrenal.errors import Problem
+from stemrenal.registry import cache as registry_cache
+from stemrenal.text import quoted
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from stemrenal.models import Study
+    from stemrenal.registry.locate import Locator
+
+
+class FileResult(NamedTuple):
+    """What one file yielded: valid studies, and problems with everything else.
+
+    `indices` gives each valid study's position among the file's ``[[study]]`` tables, so
+    its line can be found when a message needs it (see `lines`).
+    """
+
+    path: Path
+    studies: Sequence[Study]
+    problems: tuple[Problem, ...]
+    indices: Sequence[int] = ()
+    ids: frozenset[str] = frozenset()
+
+    def names(self) -> tuple[Sequence[str], Iterable[str]]:
+        """The studies' ids in order, and every id they overlap: all the cross-file rules read.
+
+        Read from the cache's index when the studies are views, so none has to be built.
+        """
+        from stemrenal.registry.cached import CachedFile
+
+        lazy: object = self.studies  # typed as studies; may be the cache's view of them
+        if isinstance(lazy, CachedFile):
+            return lazy.ids, lazy.overlapped()
+        return [s.id for s in self.studies], (o for s in self.studies for o in s.overlaps)
+
+    def lines(self) -> tuple[int | None, ...]:
+        """The line of each valid study, read from the file again.
+
+        Only messages that span files need these, and locating every key of a large file
+        costs more than parsing it, so they are found on demand rather than on every load.
+        """
+        from stemrenal.registry.locate import Locator
+
+        text, _ = _read_text(self.path)
+        locator = Locator(text or "")
+        return tuple(locator.line(index, ()) for index in self.indices)
+
+
+def read_file(path: Path, *, lazy: bool = False) -> FileResult:
+    """Parse and validate one registry file; every failure becomes a Problem.
+
+    A clean file is kept in the validated-registry cache (`registry.cache`) and read from
+    there while its content is unchanged; a file with problems is checked afresh every time.
+    With `lazy`, a cached file comes back as `cached.CachedStudy` stand-ins, which answer
+    like a `Study` but are read without Pydantic (what the query commands use).
+    """
+    entry = registry_cache.entry(path)
+    if entry is not None:
+        if lazy:
+            views = registry_cache.load_views(entry)
+            if views is not None:
+                # The one cast of the warm path: the stand-ins answer every attribute a Study has
+                # (tests/test_views.py holds them to it), so the rest of the program reads them
+                # as studies.
+                studies = cast("Sequence[Study]", views)
+                return FileResult(path, studies, (), range(len(views)), frozenset(views.ids))
+        else:
+            cached = registry_cache.load(entry)
+            if cached is not None:
+                ids = frozenset(study.id for study in cached)
+                return FileResult(path, cached, (), tuple(range(len(cached))), ids)
+    name = str(path)
+    raw, problem = _read_bytes(path)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    text, problem = _decode(name, raw)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    data, problem = _parse(name, text)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    result = _validate(name, text, data)
+    if entry is not None and not result.problems:
+        registry_cache.store(entry, result.studies, raw)
+    return result
+
+
+def _read_text(path: Path) -> tuple[str | None, Problem | None]:
+    raw, problem = _read_bytes(path)
+    if problem is not None:
+        return None, problem
+    text, problem = _decode(str(path), raw)
+    return (None if problem else text), problem
+
+
+def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        message = f"cannot read file: {exc.strerror or exc}"
+        return b"", Problem(str(path), None, None, None, message)
+
+
+def _decode(name: str, raw: bytes) -> tuple[str, Problem | None]:
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return "", Problem(
+            name, line, None, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save as UTF-8"
+        )
+
+
+def _parse(name: str, text: str) -> tuple[dict[str, Any], Problem | None]:
+    import tomli
+
+    try:
+        return tomli.loads(text), None
+    except tomli.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        return {}, Problem(name, line, None, None, f"invalid TOML: {message}")
+    except RecursionError:
+        return {}, Problem(name, None, None, None, "invalid TOML: nested too deeply")
+
+
+def _validate(name: str, text: str, data: dict[str, Any]) -> FileResult:
+    from pydantic import ValidationError
+
+    from stemrenal.models import Study
+
+    @cache
+    def locator() -> Locator:
+        """Only a file with problems needs line numbers; a clean one never pays for them."""
+        from stemrenal.registry.locate import Locator
+
+        return Locator(text)
+
+    problems = [
+        Problem(name, locator().key_line((key,)), None, key, "unknown top-level key; use [[study]]")
+        for key in data
+        if key != "study"
+    ]
+    tables = data.get("study")
+    if not isinstance(tables, list) or not tables:
+        message = (
+            "no [[study]] tables found" if tables is None else "`study` must be [[study]] tables"
+        )
+        return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
+    ids = frozenset(t["id"] for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str))
+    studies: list[Study] = []
+    indices: list[int] = []
+    for index, table in enumerate(tables):
+        tables[index] = None  # let each parsed table go once validated: halves peak memory
+        try:
+            studies.append(Study.model_validate(table))
+            indices.append(index)
+        except ValidationError as exc:
+            problems.extend(_explain(name, locator(), index, table, exc))
+    return FileResult(Path(name), tuple(studies), tuple(problems), tuple(indices), ids)
+
+
+def _explain(
+    name: str, locator: Locator, index: int, table: object, exc: ValidationError
+) -> Iterable[Problem]:
+    raw_id = table.get("id") if isinstance(table, dict) else None
+    study = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        ctx = error.get("ctx") or {}
+        if not loc and "field" in ctx:
+            loc = (str(ctx["field"]),)
+        line = locator.line(index, loc)
+        yield Problem(name, line, study, _dotted(loc) or "(study)", _message(error))
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key (not part of the registry format)",
+}
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind in _MESSAGES:
+        return str(_MESSAGES[kind])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind in {"string_pattern_mismatch", "literal_error"}:
+        message += f" (got {quoted(error.get('input'))})"
+    return message

@@ -1,0 +1,78 @@
+"""Text safety and the small wording rules every message shares, in one place.
+
+Registry text is data that ends up on terminals, in tables and in messages. One set of
+characters is unsafe there (C0/C1 controls, line and paragraph separators, bidi overrides):
+the registry rejects it (`reject_controls`), writers strip it (`strip_controls`) and messages
+escape it (`escape_controls`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+#: Characters that could restyle a terminal, reorder text or break a line it is shown on.
+#: Tab and newline are not in it: multiline fields may hold them (writers fold them).
+_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+CONTROL = re.compile(f"[{_UNSAFE}]")
+#: In a one-line message, tabs and newlines are unsafe too.
+_IN_MESSAGE = re.compile(f"[\t\n{_UNSAFE}]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
+
+
+def first_control(value: str) -> str | None:
+    """A description of the first unsafe character in `value` ("U+001B ESCAPE"), or None."""
+    bad = CONTROL.search(value)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    return f"U+{code:04X} {unicodedata.name(bad.group(), 'control character')}"
+
+
+def strip_controls(value: str, multiline: bool = False) -> str:
+    """Remove unsafe characters; fold line breaks into spaces unless `multiline`.
+
+    Multiline text keeps its newlines but not its tabs: a table cannot show a tab (Rich measures
+    it as zero width and crops the text after it).
+    """
+    if value.isprintable():  # every character removed or replaced below is unprintable
+        return value
+    if not multiline:
+        value = _LINE_BREAKS.sub(" ", value)
+    return CONTROL.sub("", value.replace("\r\n", "\n").replace("\t", " "))
+
+
+def escape_controls(text: str, longest: int | None = None) -> str:
+    """Text fit for a one-line message: unsafe characters escaped (as \\x1b), long text cut."""
+    if longest is not None and len(text) > longest:
+        text = text[: longest - 3] + "..."
+    return _IN_MESSAGE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def quoted(value: object, longest: int = 60) -> str:
+    """A value quoted for a message, cut short: a hostile registry can hold a megabyte."""
+    shown = repr(value)
+    return shown if len(shown) <= longest + 2 else shown[:longest] + "..."
+
+
+def did_you_mean(close: Sequence[str], *, in_data: bool = False) -> str:
+    """The hint after an unknown name: " Did you mean: a, b?" ("" when nothing is close).
+
+    `in_data` gives the lower-case form that continues a registry problem's message:
+    "; did you mean 'a', 'b'?".
+    """
+    if not close:
+        return ""
+    if in_data:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    return f" Did you mean: {', '.join(close)}?"
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """ "1 study", "2 studies", "3 problems"."""
+    if count == 1:
+        return f"{count} {noun}"
+    if plural_form is None:
+        plural_form = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{count} {plural_form}"

@@ -21,7 +21,7 @@ from stemrenal.cli import cli
 from stemrenal.models import Study
 from stemrenal.registry import cache, read
 
-from conftest import MINIMAL, SEED
+from helpers import MINIMAL, SEED
 
 TIMEOUT = 60
 

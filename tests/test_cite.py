@@ -43,7 +43,7 @@ from stemrenal.cli import cli
 from stemrenal.models import Study
 from stemrenal.output import CITATION, Defaults, Format, OutputOptions, choose_format
 
-from conftest import DATA, MINIMAL, SEED
+from helpers import DATA, MINIMAL, SEED
 
 CSL_SCHEMA = json.loads((DATA / "csl-data.json").read_text(encoding="utf-8"))
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from stemrenal.cli import cli
 
-from conftest import MINIMAL, SEED
+from helpers import MINIMAL, SEED
 
 DUBSKY = "dubsky-2019-dkd-limb-ischaemia"
 RANJBAR = "ranjbar-2022-lupus-nephritis"

@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 
 from stemrenal.cli import cli
 
-from conftest import MINIMAL
+from helpers import MINIMAL
 
 REGISTRY = "registry.toml"
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from stemrenal.cli import cli
 
-from conftest import GOLDEN, SEED
+from helpers import GOLDEN, SEED
 
 CASES = {
     "list.csv": ["list", "--format", "csv"],

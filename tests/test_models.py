@@ -10,7 +10,7 @@ import pytest
 from stemrenal import registry
 from stemrenal.durations import parse_duration
 
-from conftest import MINIMAL
+from helpers import MINIMAL
 
 
 def problems_for(write: Callable[..., Path], text: str) -> list[str]:

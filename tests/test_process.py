@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from stemrenal.cli import cli
 
-from conftest import MINIMAL, SEED
+from helpers import MINIMAL, SEED
 
 FORMATS = ("tsv", "csv", "json", "jsonl", "markdown", "table")
 COMMAND = (sys.executable, "-m", "stemrenal")

@@ -10,7 +10,7 @@ import pytest
 from stemrenal import registry
 from stemrenal.errors import RegistryError
 
-from conftest import MINIMAL, TOML_TEST_INVALID
+from helpers import MINIMAL, TOML_TEST_INVALID
 
 assert TOML_TEST_INVALID.is_dir(), f"external corpus missing: {TOML_TEST_INVALID}"
 INVALID_FILES = sorted(TOML_TEST_INVALID.rglob("*.toml"))

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from stemrenal.cli import cli
 from stemrenal.registry import bundled_path
 
-from conftest import MINIMAL
+from helpers import MINIMAL
 
 # Installed beside the interpreter by `pip install -e '.[test]'`; not skipped when missing,
 # because a silently skipped editor check is no check.

@@ -27,8 +27,8 @@ from stemrenal.models import Study
 from stemrenal.registry import cache
 from stemrenal.registry import cached as views
 
-from conftest import MINIMAL, SEED
-from test_properties import HOSTILE, registries, registry_file
+from helpers import MINIMAL, SEED
+from strategies import HOSTILE, registries, registry_file
 
 TIMEOUT = 60
 SECOND = MINIMAL.replace('id = "doe-2020-ckd"', 'id = "roe-2021-aki"')

@@ -1,0 +1,212 @@
+"""Hypothesis strategies for registry studies and a small TOML writer, shared by test modules.
+
+Hostile text (every character a registry may hold, plus markup, quotes and breaks) and whole
+registries of generated studies, written as TOML the way a curator would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from stemrenal import vocabulary
+
+FEW = settings(max_examples=40, deadline=None)
+
+# ----------------------------------------------------------------------------- text strategies
+
+#: Characters a registry text field may hold: models.py rejects C0/C1 controls (except tab and
+#: newline), line/paragraph separators and bidi overrides.
+_CHARS = st.characters(
+    codec="utf-8",
+    exclude_categories=("Cc", "Cs", "Zl", "Zp"),
+    exclude_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+)
+
+#: Text that has broken table formats and terminals elsewhere.
+TOKENS = [
+    "|", "\\", "\\|", '"', "'", ",", ";", "[bold]", "[/bold]", "[link=https://x]", "[/link]",
+    "[/]", ":smile:", "=1+1", "+1", "-1", "@SUM(A1)", "<br>", "<b>", "*", "`", "#", "&amp;",
+    "中文", "狼疮性肾炎", "🙂", "e\u0301", "\u200b", "\ufeff", "ß", "  ", "x",
+]  # fmt: skip
+
+
+def texts(breaks: bool) -> st.SearchStrategy[str]:
+    """Non-blank text from tokens and arbitrary characters; with tabs and newlines if `breaks`."""
+    pieces = TOKENS + (["\t", "\n", "\n\n"] if breaks else [])
+    return (
+        st.lists(
+            st.one_of(st.sampled_from(pieces), st.text(_CHARS, min_size=1, max_size=6)),
+            min_size=1,
+            max_size=6,
+        )
+        .map("".join)
+        .filter(lambda s: s.strip() != "")
+    )
+
+
+ONE_LINE = texts(breaks=False)
+HOSTILE = texts(breaks=True)
+
+# ----------------------------------------------------------------------------- study strategies
+
+COUNTS = st.integers(min_value=1, max_value=10**6)
+SLUGS = st.from_regex(r"[a-z0-9]{1,6}(-[a-z0-9]{1,6}){0,2}", fullmatch=True)
+DOIS = st.from_regex(r"10\.[0-9]{4,9}/[!-~]{1,12}", fullmatch=True)
+PMIDS = st.from_regex(r"[1-9][0-9]{0,9}", fullmatch=True)
+FOLLOW_UPS = st.builds(
+    "{}{}{}".format,
+    st.one_of(st.integers(0, 400).map(str), st.from_regex(r"[0-9]{1,2}\.[0-9]", fullmatch=True)),
+    st.sampled_from(["", " "]),
+    st.sampled_from(["days", "weeks", "months", "years", "mo", "w", "y", "个月", "周", "年"]),
+)
+
+
+def term(kind: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(sorted(vocabulary.ids(kind)))
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, Any]:
+    """One valid study as the JSON record `list --format json` should give back."""
+    kind = draw(term("design"))
+    arms = draw(
+        st.lists(
+            st.fixed_dictionaries({"name": text, "n": maybe(COUNTS), "description": maybe(text)}),
+            max_size=3,
+        )
+    )
+    sizes = [arm["n"] for arm in arms]
+    enrolled = draw(maybe(st.just(sum(sizes)) if arms and None not in sizes else COUNTS))
+    doi = draw(maybe(DOIS))
+    pmid = draw(PMIDS if doi is None else maybe(PMIDS))
+    outcome = st.fixed_dictionaries(
+        {
+            "endpoint": term("endpoint"),
+            "measure": text,
+            "timepoint": text,
+            "result": text,
+            "p_value": maybe(text),
+            "direction": maybe(st.sampled_from(["improved", "worsened", "no-difference", "mixed"])),
+        }
+    )
+    limitation = st.fixed_dictionaries(
+        {"text": text, "source": st.sampled_from(["authors", "curator"])}
+    )
+    return {
+        "id": sid,
+        "title": draw(text),
+        "year": draw(st.integers(1950, 2100)),
+        "countries": draw(st.lists(text, max_size=2)),
+        "institutions": draw(st.lists(text, max_size=2)),
+        "registrations": draw(st.lists(text, max_size=2)),
+        "citation": {
+            "authors": draw(st.lists(text, min_size=1, max_size=3)),
+            "journal": draw(text),
+            "volume": draw(maybe(text)),
+            "issue": draw(maybe(text)),
+            "pages": draw(maybe(text)),
+            "doi": doi,
+            "pmid": pmid,
+        },
+        "conditions": draw(st.lists(term("disease"), min_size=1, max_size=3)),
+        "population": draw(text),
+        "design": {
+            "kind": kind,
+            "randomized": kind == "rct",
+            "phase": draw(maybe(text)),
+            "blinding": draw(maybe(text)),
+            "comparator": draw(maybe(text)),
+            "prospective": draw(maybe(st.booleans())),
+            "centres": draw(maybe(COUNTS)),
+        },
+        "enrolled": enrolled,
+        "arms": arms,
+        "intervention": {
+            "cell_type": draw(maybe(term("cell-type"))),
+            "cell_source": draw(maybe(term("cell-source"))),
+            "tissue": draw(maybe(term("tissue"))),
+            "dose": draw(maybe(text)),
+            "route": draw(maybe(text)),
+            "doses": draw(maybe(COUNTS)),
+        },
+        "follow_up": draw(maybe(FOLLOW_UPS)),
+        "outcomes": draw(st.lists(outcome, max_size=3)),
+        "safety": draw(maybe(text)),
+        "limitations": draw(st.lists(limitation, min_size=1, max_size=3)),
+        "sources": draw(st.lists(text, min_size=1, max_size=2)),
+        "overlaps": [],
+        "curation_notes": draw(st.lists(text, max_size=2)),
+    }
+
+
+@st.composite
+def registries(draw: st.DrawFn, text: st.SearchStrategy[str]) -> list[dict[str, Any]]:
+    """One to three studies with distinct ids; overlaps name other studies of the file."""
+    ids = draw(st.lists(SLUGS, min_size=1, max_size=3, unique=True))
+    studies = [draw(study(text, sid)) for sid in ids]
+    for record in studies:
+        others = [i for i in ids if i != record["id"]]
+        if others:
+            record["overlaps"] = draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+    return studies
+
+
+# ----------------------------------------------------------------------------- a small TOML writer
+
+
+def toml_string(value: str) -> str:
+    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+    out = [escapes.get(ch, ch) for ch in value]
+    return '"' + "".join(out) + '"'
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def toml_pairs(record: dict[str, Any]) -> list[str]:
+    return [f"{key} = {toml_value(value)}" for key, value in record.items() if value is not None]
+
+
+def to_toml(studies: list[dict[str, Any]]) -> str:
+    """Scalars first, then [study.x] tables, then [[study.x]] arrays; None means "leave out"."""
+    parts: list[str] = []
+    for record in studies:
+        scalars = {k: v for k, v in record.items() if not _is_table(v)}
+        parts += ["[[study]]", *toml_pairs(scalars)]
+        for key, value in record.items():
+            if isinstance(value, dict):
+                parts += [f"[study.{key}]", *toml_pairs(value)]
+            elif _is_table(value):
+                for item in value:
+                    parts += [f"[[study.{key}]]", *toml_pairs(item)]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _is_table(value: object) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+    )
+
+
+def registry_file(tmp: str, studies: list[dict[str, Any]]) -> Path:
+    path = Path(tmp) / "registry.toml"
+    path.write_text(to_toml(studies), encoding="utf-8")
+    return path

@@ -51,16 +51,30 @@ def facets_of(study: Study) -> Facets:
     )
 
 
-#: The facets that filters select by term, each with the `query.Filters` field holding the
-#: terms: what the cache's index can narrow a registry by.
-TERM_FILTERS = {
-    "conditions": "diseases",
-    "cell_source": "cell_sources",
-    "cell_type": "cell_types",
-    "tissue": "tissues",
-    "endpoints": "endpoints",
-    "design": "designs",
-}
+class TermFilter(NamedTuple):
+    """A filter that selects studies by vocabulary term: declared once, here.
+
+    The command line gets `--<kind>` from it (any alias accepted), `query.matches` compares the
+    facet with the terms asked for, and the cache indexes the facet so a warm query can narrow
+    by it.
+    """
+
+    facet: str  # the `Facets` field holding the study's terms (a term, a list, or None)
+    field: str  # the `query.Filters` field holding the terms asked for
+    kind: str  # the vocabulary kind; the option is --<kind>
+    help: str  # the option's help, before "(repeat for OR; any alias)"
+
+
+TERM_FILTERS = (
+    TermFilter(
+        "conditions", "diseases", "disease", "Condition studied, e.g. lupus, CKD, 狼疮性肾炎"
+    ),
+    TermFilter("cell_source", "cell_sources", "cell-source", "autologous or allogeneic"),
+    TermFilter("cell_type", "cell_types", "cell-type", "Cell type, e.g. msc, cd34, bm-mnc"),
+    TermFilter("tissue", "tissues", "tissue", "Tissue of origin, e.g. bone-marrow, adipose"),
+    TermFilter("endpoints", "endpoints", "endpoint", "Reported endpoint, e.g. egfr, proteinuria"),
+    TermFilter("design", "designs", "design", "Study design, e.g. rct, single-arm"),
+)
 
 
 def facet_terms(value: Sequence[str] | str | None) -> Sequence[str]:

@@ -6,10 +6,11 @@ Filters combine with AND across options; the values of one option combine with O
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal.errors import UsageProblem
-from stemrenal.facets import TERM_FILTERS, Facets
+from stemrenal.facets import TERM_FILTERS, Facets, facet_terms
 
 if TYPE_CHECKING:
     from stemrenal.models import Outcome, Study
@@ -33,10 +34,6 @@ class Filters(NamedTuple):
     exclude_cell_free: bool = False
 
 
-def _any_of(wanted: tuple[str, ...], have: Iterable[str | None]) -> bool:
-    return not wanted or any(value in wanted for value in have)
-
-
 def _within(value: float | None, low: float | None, high: float | None) -> bool:
     if low is None and high is None:
         return True
@@ -53,32 +50,31 @@ def search_text(study: Study) -> str:
     return "\n".join(parts).casefold()
 
 
+@lru_cache(maxsize=16)
+def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
+    """The term filters in use, by facet name: what an index can narrow a registry by."""
+    chosen = {t.facet: getattr(filters, t.field) for t in TERM_FILTERS}
+    return {facet: terms for facet, terms in chosen.items() if terms}
+
+
 def matches(study: Study, filters: Filters) -> bool:
     """True when the study passes every filter.
 
-    Everything but --search reads only the study's facets; --search reads its text last.
+    Everything but --search reads only the study's facets; --search reads its text last. A
+    term filter (`facets.TERM_FILTERS`) passes when the facet holds any of its terms.
     """
     f = filters
     v = study.facets
+    for facet, wanted in wanted_terms(f).items():
+        if not any(term in wanted for term in facet_terms(getattr(v, facet))):
+            return False
     return (
-        _any_of(f.diseases, v.conditions)
-        and _any_of(f.cell_sources, [v.cell_source])
-        and _any_of(f.cell_types, [v.cell_type])
-        and _any_of(f.tissues, [v.tissue])
-        and _any_of(f.endpoints, v.endpoints)
-        and _any_of(f.designs, [v.design])
-        and _within(v.follow_up_months, f.min_followup, f.max_followup)
+        _within(v.follow_up_months, f.min_followup, f.max_followup)
         and _within(v.enrolled, f.min_n, None)
         and _within(v.year, f.since, f.until)
         and (not f.exclude_cell_free or not v.cell_free)
         and (not f.search or any(s.casefold() in search_text(study) for s in f.search))
     )
-
-
-def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
-    """The term filters in use, by facet name: what an index can narrow a registry by."""
-    chosen = {facet: getattr(filters, field) for facet, field in TERM_FILTERS.items()}
-    return {facet: terms for facet, terms in chosen.items() if terms}
 
 
 def select(studies: Iterable[Study], filters: Filters) -> tuple[Study, ...]:

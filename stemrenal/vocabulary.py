@@ -11,12 +11,6 @@ import unicodedata
 from functools import cache
 from typing import NamedTuple
 
-#: Vocabulary kinds, as named in vocabulary.toml, in display order.
-KINDS: tuple[str, ...] = ("disease", "cell-type", "cell-source", "tissue", "design", "endpoint")
-
-#: Plural names used on the command line (``stemrenal vocab diseases``), derived from KINDS.
-PLURALS: dict[str, str] = {f"{kind}s": kind for kind in KINDS}
-
 
 class Term(NamedTuple):
     """One canonical term with its label and the aliases that resolve to it."""
@@ -51,10 +45,20 @@ def _load() -> dict[str, tuple[Term, ...]]:
                 aliases=tuple(entry.get("aliases", ())),
                 cell_free=bool(entry.get("cell_free", False)),
             )
-            for entry in raw.get(kind, [])
+            for entry in entries
         )
-        for kind in KINDS
+        for kind, entries in raw.items()
     }
+
+
+def kinds() -> tuple[str, ...]:
+    """The vocabulary kinds, as vocabulary.toml names them, in its order (display order)."""
+    return tuple(_load())
+
+
+def plurals() -> dict[str, str]:
+    """Plural names used on the command line (``stemrenal vocab diseases``) -> kind."""
+    return {f"{kind}s": kind for kind in kinds()}
 
 
 def terms(kind: str) -> tuple[Term, ...]:

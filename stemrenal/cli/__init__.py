@@ -1,5 +1,7 @@
-"""The command line: the group and its exits (`group`), shared options (`options`), and the
-commands (`commands`). Nothing else in stemrenal imports this package."""
+"""The command line: the group and its exits, the shared options, the commands.
+
+Nothing else in stemrenal imports this package.
+"""
 
 from stemrenal.cli import commands as _commands  # registers the commands on the group
 from stemrenal.cli.group import cli, main, script

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stemrenal import vocabulary
 from stemrenal.cli.group import cli
-from stemrenal.cli.options import StudyIdType, filter_options, output_options
+from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
 from stemrenal.output import CITATION, DOCUMENT, Format
 
 if TYPE_CHECKING:
@@ -192,23 +191,24 @@ def cite(study_ids: tuple[str, ...], filters: Filters, output: OutputOptions) ->
     "kinds",
     nargs=-1,
     metavar="[KIND]...",
-    type=click.Choice(list(vocabulary.PLURALS)),
+    type=KindType(),
 )
 @output_options(sortable=False)
 def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
     """List the accepted terms, with labels and aliases (English and Chinese).
 
-    KIND is one of diseases, cell-types, cell-sources, tissues, designs, endpoints
-    (all when none is given).
+    KIND is a vocabulary kind in the plural, e.g. diseases or cell-types (all kinds when none
+    is given); a wrong one lists them all.
 
     \b
     Example:
       stemrenal vocab diseases
     """
+    from stemrenal import vocabulary
     from stemrenal.output import Result, write
     from stemrenal.output import tables as t
 
-    chosen = [vocabulary.PLURALS[k] for k in kinds] or list(vocabulary.KINDS)
+    chosen = list(kinds) or list(vocabulary.kinds())
     terms = [term for kind in chosen for term in vocabulary.terms(kind)]
     names = t.choose_columns(output.columns, t.VOCAB_COLUMNS, t.VOCAB_COLUMNS)
     write(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from stemrenal.facets import TERM_FILTERS
 from stemrenal.output import TABULAR, Format, OutputOptions
 from stemrenal.query import Filters
 
@@ -61,6 +62,29 @@ class TermType(click.ParamType[str]):
             if term.id.startswith(typed)
             or any(alias.casefold().startswith(typed) for alias in term.aliases)
         ]
+
+
+class KindType(click.ParamType[str]):
+    """A vocabulary kind in the plural (diseases, cell-types...), read from the vocabulary."""
+
+    name = "kind"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from stemrenal import vocabulary
+
+        plurals = vocabulary.plurals()
+        if value not in plurals:
+            self.fail(f"{value!r} is not one of {', '.join(plurals)}", param, ctx)
+        return plurals[value]
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        from stemrenal import vocabulary
+
+        return [CompletionItem(p) for p in vocabulary.plurals() if p.startswith(incomplete)]
 
 
 class DurationType(click.ParamType[float]):
@@ -114,12 +138,7 @@ def _terms(kind: str, flag: str, dest: str, what: str) -> Callable[[F], F]:
 
 
 _FILTERS = [
-    _terms("disease", "--disease", "diseases", "Condition studied, e.g. lupus, CKD, 狼疮性肾炎"),
-    _terms("cell-source", "--cell-source", "cell_sources", "autologous or allogeneic"),
-    _terms("cell-type", "--cell-type", "cell_types", "Cell type, e.g. msc, cd34, bm-mnc"),
-    _terms("tissue", "--tissue", "tissues", "Tissue of origin, e.g. bone-marrow, adipose"),
-    _terms("endpoint", "--endpoint", "endpoints", "Reported endpoint, e.g. egfr, proteinuria"),
-    _terms("design", "--design", "designs", "Study design, e.g. rct, single-arm"),
+    *(_terms(t.kind, f"--{t.kind}", t.field, t.help) for t in TERM_FILTERS),
     click.option("--min-followup", type=DurationType(), help="Follow-up at least, e.g. 12m, 1y."),
     click.option("--max-followup", type=DurationType(), help="Follow-up at most, e.g. 8w."),
     click.option("--min-n", type=click.IntRange(min=0), help="At least N participants enrolled."),

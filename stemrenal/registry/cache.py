@@ -253,7 +253,7 @@ def store(where: Entry, studies: Sequence[Study], raw: bytes) -> None:
         records: list[bytes] = []
         rows: list[bytes] = []
         overlaps: list[list[object]] = []
-        postings: dict[str, dict[str, list[int]]] = {facet: {} for facet in TERM_FILTERS}
+        postings: dict[str, dict[str, list[int]]] = {t.facet: {} for t in TERM_FILTERS}
         for number, study in enumerate(studies):
             records.append(to_json(study))
             facets = study.facets

@@ -115,7 +115,7 @@ def write_registry(path: Path, size: int) -> None:
     """A registry of `size` valid studies; the same seed gives the same file."""
     from stemrenal import vocabulary
 
-    terms = {kind: [t.id for t in vocabulary.terms(kind)] for kind in vocabulary.KINDS}
+    terms = {kind: [t.id for t in vocabulary.terms(kind)] for kind in vocabulary.kinds()}
     rng = random.Random(size)
     with path.open("w", encoding="utf-8") as out:
         out.write("# Synthetic registry for benchmarks/bench.py: no real data.\n\n")

@@ -31,11 +31,35 @@ class Facets(NamedTuple):
     enrolled: int | None
     year: int
     cell_free: bool
+    comparators: Sequence[str]
+    transplant_settings: Sequence[str]
+    ckd_stages: Sequence[int]  # the stages the inclusion criteria cover (see `stages_covered`)
+    dialysis: bool | None
+    refractory: bool | None
+    outcomes: Sequence[tuple[str, bool, str]]  # (endpoint, primary, comparison) of each outcome
+    risk_of_bias: str | None  # the overall judgement, None when not assessed
+
+
+#: KDIGO GFR categories: stage -> [low, high) in mL/min/1.73 m2 (G3a and G3b as one stage 3).
+KDIGO_STAGES = {1: (90.0, 1e9), 2: (60.0, 90.0), 3: (30.0, 60.0), 4: (15.0, 30.0), 5: (0.0, 15.0)}
+
+
+def stages_covered(stated: Sequence[int], low: float | None, high: float | None) -> list[int]:
+    """The CKD stages an inclusion covers: those it states, and those whose KDIGO eGFR range
+    overlaps its eGFR range (bounds touching do not count: "eGFR 15-60" is stages 3 and 4)."""
+    covered = set(stated)
+    if low is not None or high is not None:
+        lo = 0.0 if low is None else low
+        hi = 1e9 if high is None else high
+        covered |= {n for n, (a, b) in KDIGO_STAGES.items() if lo < b and hi > a}
+    return sorted(covered)
 
 
 def facets_of(study: Study) -> Facets:
     """The facets of a validated study (see `Study.facets`)."""
     i = study.intervention
+    severity = study.severity
+    judged = study.risk_of_bias
     return Facets(  # positional: this runs once for every study of a registry being cached
         study.conditions,
         i.cell_source,
@@ -48,6 +72,13 @@ def facets_of(study: Study) -> Facets:
         study.enrolled,
         study.year,
         study.cell_free,
+        study.design.comparator_classes,
+        severity.transplant_settings,
+        stages_covered(severity.ckd_stages, severity.egfr_min, severity.egfr_max),
+        severity.dialysis,
+        severity.refractory,
+        [(o.endpoint, o.primary, o.comparison) for o in study.outcomes],
+        judged.overall if judged is not None else None,
     )
 
 
@@ -74,6 +105,15 @@ TERM_FILTERS = (
     TermFilter("tissue", "tissues", "tissue", "Tissue of origin, e.g. bone-marrow, adipose"),
     TermFilter("endpoints", "endpoints", "endpoint", "Reported endpoint, e.g. egfr, proteinuria"),
     TermFilter("design", "designs", "design", "Study design, e.g. rct, single-arm"),
+    TermFilter(
+        "comparators", "comparators", "comparator", "What cells were compared with, e.g. placebo"
+    ),
+    TermFilter(
+        "transplant_settings",
+        "transplant_settings",
+        "transplant-setting",
+        "Kidney transplantation: induction, rejection or tolerance",
+    ),
 )
 
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from stemrenal import vocabulary
+from stemrenal import appraisal, vocabulary
 from stemrenal.durations import parse_duration
 from stemrenal.facets import Facets, facets_of
 from stemrenal.text import did_you_mean, first_control, quoted
@@ -87,6 +87,10 @@ CellSourceTerm = Annotated[str, AfterValidator(_term_checker("cell-source")), _t
 TissueTerm = Annotated[str, AfterValidator(_term_checker("tissue")), _term("tissue")]
 DesignTerm = Annotated[str, AfterValidator(_term_checker("design")), _term("design")]
 EndpointTerm = Annotated[str, AfterValidator(_term_checker("endpoint")), _term("endpoint")]
+ComparatorTerm = Annotated[str, AfterValidator(_term_checker("comparator")), _term("comparator")]
+SettingTerm = Annotated[
+    str, AfterValidator(_term_checker("transplant-setting")), _term("transplant-setting")
+]
 
 
 def _duration(value: str) -> str:
@@ -134,21 +138,60 @@ class Citation(StrictModel):
         return self
 
 
+def _described(text: str, **kwargs: Any) -> Any:
+    """A field with a description for the JSON Schema (what editors show as you type)."""
+    return Field(description=text, **kwargs)
+
+
+Source = Annotated[
+    Text, Field(description="The URL (or identifier) this was read in; also in `sources`.")
+]
+
+#: Controlled designs: compared with a concurrent or external control group.
+CONTROLLED = frozenset(appraisal.TOOL_FOR_DESIGN)
+
+
 class Design(StrictModel):
     kind: DesignTerm
     randomized: bool
     phase: Text | None = None
     blinding: Text | None = None
     comparator: Text | None = None
+    comparator_classes: Annotated[
+        list[ComparatorTerm],
+        _described(
+            "What the cell-treated group was compared with, as classes (`stemrenal vocab "
+            "comparators`): placebo, usual-care, active, dose-comparison, external, or none "
+            "for no control group.",
+            min_length=1,
+        ),
+    ]
     prospective: bool | None = None
     centres: Count | None = None
 
     @model_validator(mode="after")
     def _randomized_matches_kind(self) -> Design:
-        """`randomized` is true exactly when the design kind is rct."""
+        """`randomized` is true exactly when the design kind is rct; the comparator classes
+        fit the design (a controlled design has a control, an uncontrolled one none)."""
         if self.randomized != (self.kind == "rct"):
             flag = str(self.randomized).lower()
             raise _fail("randomized_kind", f"randomized = {flag} contradicts kind = {self.kind!r}")
+        classes = self.comparator_classes
+        if "none" in classes and len(classes) > 1:
+            raise _fail(
+                "comparator_none", "'none' cannot be combined with other comparator classes"
+            )
+        if self.kind in CONTROLLED and "none" in classes:
+            raise _fail(
+                "comparator_design",
+                f"a {self.kind} study has a control group: name its class, not 'none'",
+            )
+        if self.kind not in CONTROLLED and not set(classes) <= {"none", "external"}:
+            raise _fail(
+                "comparator_design",
+                f"a {self.kind} study has no concurrent control: use 'none' (or 'external' "
+                "for historical controls)",
+            )
         return self
 
 
@@ -156,6 +199,45 @@ class Arm(StrictModel):
     name: Text
     n: Count | None = None
     description: Text | None = None
+    role: Literal["cells", "control"] | None = _described(
+        "cells: the group given cells or the cell product; control: a comparison group.",
+        default=None,
+    )
+
+
+CkdStage = Annotated[int, Field(ge=1, le=5)]
+Egfr = Annotated[float, Field(ge=0, le=200, allow_inf_nan=False)]
+
+
+class Severity(StrictModel):
+    """Who was enrolled, by the inclusion criteria (not by the results)."""
+
+    ckd_stages: list[CkdStage] = _empty()
+    egfr_min: Egfr | None = _described(
+        "Inclusion eGFR lower bound, mL/min/1.73 m2, as the criteria state it.", default=None
+    )
+    egfr_max: Egfr | None = _described(
+        "Inclusion eGFR upper bound, mL/min/1.73 m2, as the criteria state it.", default=None
+    )
+    dialysis: bool | None = _described(
+        "true: dialysis-dependent at enrolment; false: not on dialysis.", default=None
+    )
+    refractory: bool | None = _described(
+        "true: inclusion requires failure of standard therapy; false: new or untreated disease.",
+        default=None,
+    )
+    transplant_settings: list[SettingTerm] = _empty()
+    note: Text | None = _described("The inclusion criteria in a line, as reported.", default=None)
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Severity:
+        if len(set(self.ckd_stages)) != len(self.ckd_stages):
+            raise _fail("stages_repeated", "a CKD stage is listed twice", "ckd_stages")
+        low, high = self.egfr_min, self.egfr_max
+        if low is not None and high is not None and low > high:
+            raise _fail("egfr_range", f"egfr_min {low:g} is above egfr_max {high:g}", "egfr_min")
+        return self
 
 
 class Intervention(StrictModel):
@@ -170,13 +252,195 @@ class Intervention(StrictModel):
 Direction = Literal["improved", "worsened", "no-difference", "mixed"]
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Estimate(StrictModel):
+    """An effect estimate as the source reports it (cells against control)."""
+
+    measure: Literal[
+        "hr", "rr", "or", "mean-difference", "median-difference", "risk-difference"
+    ] = _described("hr, rr, or: ratios; the differences: cells minus control.")
+    value: Finite
+    ci_low: Finite | None = None
+    ci_high: Finite | None = None
+    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = _described(
+        "Confidence level in percent (95 when the source says 95% CI).", default=None
+    )
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _interval(self) -> Estimate:
+        low, high = self.ci_low, self.ci_high
+        if (low is None) != (high is None):
+            raise _fail("ci_half", "give both ci_low and ci_high, or neither")
+        if low is not None and high is not None and not low <= self.value <= high:
+            raise _fail(
+                "ci_order",
+                f"the interval {low:g} to {high:g} does not hold the value {self.value:g}",
+            )
+        if low is not None and self.ci_level is None:
+            raise _fail("ci_level", "give ci_level with a confidence interval (e.g. 95)")
+        return self
+
+
+class ArmValue(StrictModel):
+    """One arm's value for an outcome: events of a total, or a mean and SD."""
+
+    arm: Text = _described("The `name` of one of the study's arms.")
+    events: Annotated[int, Field(ge=0)] | None = None
+    total: Count | None = None
+    mean: Finite | None = None
+    sd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ArmValue:
+        if self.events is None and self.mean is None:
+            raise _fail("arm_value_empty", "give events (with total) or a mean")
+        if self.events is not None and self.total is not None and self.events > self.total:
+            raise _fail("events_total", f"{self.events} events out of a total of {self.total}")
+        if self.sd is not None and self.mean is None:
+            raise _fail("sd_alone", "an sd needs its mean")
+        return self
+
+
 class Outcome(StrictModel):
     endpoint: EndpointTerm
     measure: Text
     timepoint: Text
     result: Text
     p_value: Text | None = None
-    direction: Direction | None = None
+    direction: Direction | None = _described(
+        "What the result shows, read with `comparison`: between groups, cells against control; "
+        "within a group, after against before.",
+        default=None,
+    )
+    comparison: Literal["between-groups", "within-group"] = _described(
+        "between-groups: arms compared with each other; within-group: before and after in "
+        "the same people (no control)."
+    )
+    primary: bool = _described(
+        "true only when the paper or its registration names this the primary outcome.",
+        default=False,
+    )
+    primary_source: Source | None = _described(
+        "With primary = true: the page that names it primary.", default=None
+    )
+    estimate: Estimate | None = None
+    arm_values: list[ArmValue] = _empty()
+
+    @model_validator(mode="after")
+    def _primary_named(self) -> Outcome:
+        if self.primary and self.primary_source is None:
+            raise _fail(
+                "primary_source",
+                "primary = true needs primary_source: the page that names it primary",
+                "primary_source",
+            )
+        if self.primary_source is not None and not self.primary:
+            raise _fail(
+                "primary_source", "primary_source is given but primary is not true", "primary"
+            )
+        return self
+
+
+class BiasDomain(StrictModel):
+    domain: Text
+    judgement: Text
+    reason: Text = _described("One line a reviewer can check against the source.")
+
+
+class RiskOfBias(StrictModel):
+    """A risk-of-bias judgement of a controlled study, with who made it and on what basis."""
+
+    tool: Literal["rob2", "robins-i"] = _described(
+        "rob2 for randomized trials, robins-i for non-randomized controlled studies."
+    )
+    overall: Text = _described(
+        "rob2: low, some-concerns, high; robins-i: low, moderate, serious, critical."
+    )
+    basis: Literal["abstract", "full-text", "review"] = _described(
+        "What the judgement was made from."
+    )
+    assessor: Literal["curator", "review"] = _described(
+        "curator: judged by the registry's curator; review: a published review's assessment."
+    )
+    review: Text | None = _described("With assessor = review: its citation.", default=None)
+    source: Source | None = None
+    domains: Annotated[list[BiasDomain], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _fits_the_tool(self) -> RiskOfBias:
+        allowed = appraisal.JUDGEMENTS[self.tool]
+        words = ", ".join(allowed)
+        if self.overall not in allowed:
+            raise _fail(
+                "judgement",
+                f"{quoted(self.overall)} is not a {self.tool} judgement ({words})",
+                "overall",
+            )
+        expected = list(appraisal.DOMAINS[self.tool])
+        names = [d.domain for d in self.domains]
+        for number, domain in enumerate(self.domains):
+            where = f"domains[{number}]"
+            if domain.domain not in expected:
+                raise _fail(
+                    "domain",
+                    f"{quoted(domain.domain)} is not a {self.tool} domain ({', '.join(expected)})",
+                    where,
+                )
+            if domain.judgement not in (*allowed, appraisal.NO_INFORMATION):
+                raise _fail(
+                    "judgement",
+                    f"{quoted(domain.judgement)} is not a {self.tool} judgement ({words}, "
+                    f"{appraisal.NO_INFORMATION})",
+                    where,
+                )
+        if names != expected:
+            raise _fail(
+                "domains",
+                f"give the {self.tool} domains once each, in order: {', '.join(expected)}",
+                "domains",
+            )
+        worst = max(
+            (appraisal.RANK[d.judgement] for d in self.domains if d.judgement in appraisal.RANK),
+            default=0,
+        )
+        if appraisal.RANK[self.overall] < worst:
+            raise _fail(
+                "overall",
+                f"overall {self.overall!r} is less severe than the worst domain",
+                "overall",
+            )
+        if self.assessor == "review" and self.review is None:
+            raise _fail("review", "assessor = review needs the review's citation", "review")
+        return self
+
+
+class SafetyEvent(StrictModel):
+    """An adverse event as reported: in which arm, how many of how many, how serious."""
+
+    event: appraisal.SafetyKind
+    description: Text
+    arm: Text | None = _described("The `name` of the arm it occurred in.", default=None)
+    count: Annotated[int, Field(ge=0)] | None = None
+    denominator: Count | None = None
+    serious: bool | None = None
+    relatedness: Literal["related", "possibly-related", "unrelated"] | None = _described(
+        "The authors' judgement of relation to the cells.", default=None
+    )
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _counts(self) -> SafetyEvent:
+        if (
+            self.count is not None
+            and self.denominator is not None
+            and self.count > self.denominator
+        ):
+            raise _fail("count", f"a count of {self.count} out of {self.denominator}", "count")
+        return self
 
 
 class Limitation(StrictModel):
@@ -196,11 +460,14 @@ class Study(StrictModel):
     population: Text
     design: Design
     enrolled: Count | None = None
+    severity: Severity = Severity()
     arms: list[Arm] = _empty()
     intervention: Intervention = Intervention()
     follow_up: Duration | None = None
     outcomes: list[Outcome] = _empty()
     safety: Text | None = None
+    safety_events: list[SafetyEvent] = _empty()
+    risk_of_bias: RiskOfBias | None = None
     limitations: Annotated[list[Limitation], Field(min_length=1)]
     sources: Annotated[list[Text], Field(min_length=1)]
     overlaps: list[Slug] = _empty()
@@ -230,6 +497,76 @@ class Study(StrictModel):
                 )
         return arms
 
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_arms_exist(cls, outcomes: list[Outcome], info: ValidationInfo) -> list[Outcome]:
+        """Per-arm values name arms of this study."""
+        names = {arm.name for arm in info.data.get("arms") or ()}
+        for number, outcome in enumerate(outcomes):
+            for index, value in enumerate(outcome.arm_values):
+                if value.arm not in names:
+                    raise _fail(
+                        "unknown_arm",
+                        f"{quoted(value.arm)} is not the name of one of this study's arms",
+                        f"outcomes[{number}].arm_values[{index}].arm",
+                    )
+        return outcomes
+
+    @field_validator("safety_events")
+    @classmethod
+    def _event_arms_exist(
+        cls, events: list[SafetyEvent], info: ValidationInfo
+    ) -> list[SafetyEvent]:
+        """A safety event's arm is one of this study's arms."""
+        names = {arm.name for arm in info.data.get("arms") or ()}
+        for number, event in enumerate(events):
+            if event.arm is not None and event.arm not in names:
+                raise _fail(
+                    "unknown_arm",
+                    f"{quoted(event.arm)} is not the name of one of this study's arms",
+                    f"safety_events[{number}].arm",
+                )
+        return events
+
+    @field_validator("risk_of_bias")
+    @classmethod
+    def _tool_fits_design(
+        cls, judged: RiskOfBias | None, info: ValidationInfo
+    ) -> RiskOfBias | None:
+        """RoB 2 judges randomized trials, ROBINS-I non-randomized controlled studies; a study
+        without a control group is not scored (it reads "no control group")."""
+        design = info.data.get("design")
+        if judged is None or design is None:
+            return judged
+        tool = appraisal.TOOL_FOR_DESIGN.get(design.kind)
+        if tool is None:
+            raise _fail(
+                "no_control",
+                f"a {design.kind} study has no control group to judge; leave risk_of_bias out",
+                "risk_of_bias",
+            )
+        if judged.tool != tool:
+            raise _fail(
+                "tool",
+                f"a {design.kind} study is judged with {tool}, not {judged.tool}",
+                "risk_of_bias.tool",
+            )
+        return judged
+
+    @field_validator("sources")
+    @classmethod
+    def _every_source_is_listed(cls, sources: list[str], info: ValidationInfo) -> list[str]:
+        """Every `source` and `primary_source` inside the study is one of its `sources`."""
+        listed = set(sources)
+        for where, url in _inner_sources(info.data):
+            if url not in listed:
+                raise _fail(
+                    "source_not_listed",
+                    f"{where} names {quoted(url)}, which is not in sources: add it there",
+                    "sources",
+                )
+        return sources
+
     @field_validator("overlaps")
     @classmethod
     def _no_self_overlap(cls, overlaps: list[str], info: ValidationInfo) -> list[str]:
@@ -248,6 +585,33 @@ class Study(StrictModel):
     def facets(self) -> Facets:
         """What filters and summaries read; the cache keeps a copy (see `stemrenal.facets`)."""
         return facets_of(self)
+
+
+def _inner_sources(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(where, url) of every source named inside a study's parts."""
+    found: list[tuple[str, str]] = []
+    severity = data.get("severity")
+    if severity is not None and severity.source:
+        found.append(("severity.source", severity.source))
+    for n, outcome in enumerate(data.get("outcomes") or ()):
+        if outcome.primary_source:
+            found.append((f"outcomes[{n}].primary_source", outcome.primary_source))
+        if outcome.estimate is not None and outcome.estimate.source:
+            found.append((f"outcomes[{n}].estimate.source", outcome.estimate.source))
+        found += [
+            (f"outcomes[{n}].arm_values[{i}].source", v.source)
+            for i, v in enumerate(outcome.arm_values)
+            if v.source
+        ]
+    found += [
+        (f"safety_events[{n}].source", e.source)
+        for n, e in enumerate(data.get("safety_events") or ())
+        if e.source
+    ]
+    judged = data.get("risk_of_bias")
+    if judged is not None and judged.source:
+        found.append(("risk_of_bias.source", judged.source))
+    return found
 
 
 class RegistryFile(StrictModel):

@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from stemrenal.appraisal import RANK, TOOL_FOR_DESIGN
 from stemrenal.errors import UsageProblem
 from stemrenal.facets import TERM_FILTERS, Facets, facet_terms
 
 if TYPE_CHECKING:
-    from stemrenal.models import Outcome, Study
+    from stemrenal.models import Outcome, SafetyEvent, Study
 
 
 class Filters(NamedTuple):
@@ -32,6 +33,14 @@ class Filters(NamedTuple):
     until: int | None = None
     search: tuple[str, ...] = ()
     exclude_cell_free: bool = False
+    comparators: tuple[str, ...] = ()
+    transplant_settings: tuple[str, ...] = ()
+    ckd_stages: tuple[int, ...] = ()
+    dialysis: bool = False
+    refractory: bool = False
+    primary: bool = False
+    comparisons: tuple[str, ...] = ()
+    risk_of_bias: str | None = None
 
 
 def _within(value: float | None, low: float | None, high: float | None) -> bool:
@@ -73,7 +82,35 @@ def matches(study: Study, filters: Filters) -> bool:
         and _within(v.enrolled, f.min_n, None)
         and _within(v.year, f.since, f.until)
         and (not f.exclude_cell_free or not v.cell_free)
+        and (not f.ckd_stages or any(stage in v.ckd_stages for stage in f.ckd_stages))
+        and (not f.dialysis or v.dialysis is True)
+        and (not f.refractory or v.refractory is True)
+        and _at_most(v.risk_of_bias, f.risk_of_bias)
+        and (not _outcome_filters(f) or any(outcome_passes(key, f) for key in v.outcomes))
         and (not f.search or any(s.casefold() in search_text(study) for s in f.search))
+    )
+
+
+def _at_most(judged: str | None, level: str | None) -> bool:
+    """--risk-of-bias LEVEL: judged, and no more severe than LEVEL (`appraisal.RANK`)."""
+    if level is None:
+        return True
+    return judged is not None and RANK[judged] <= RANK[level]
+
+
+def _outcome_filters(f: Filters) -> bool:
+    """--primary or --comparison: the study needs one outcome that passes them all (with
+    --endpoint), and `outcome_rows` shows only such outcomes."""
+    return f.primary or bool(f.comparisons)
+
+
+def outcome_passes(key: tuple[str, bool, str], f: Filters) -> bool:
+    """One outcome's (endpoint, primary, comparison) against --endpoint, --primary, --comparison."""
+    endpoint, primary, comparison = key
+    return (
+        (not f.endpoints or endpoint in f.endpoints)
+        and (not f.primary or primary)
+        and (not f.comparisons or comparison in f.comparisons)
     )
 
 
@@ -123,15 +160,33 @@ def order(studies: Sequence[Study], sort: str | None) -> tuple[Study, ...]:
 
 
 def outcome_rows(
-    studies: Iterable[Study], endpoints: tuple[str, ...] = ()
+    studies: Iterable[Study], filters: Filters | None = None
 ) -> list[tuple[Study, Outcome]]:
-    """One (study, outcome) pair per reported outcome, narrowed to `endpoints` when given."""
+    """One (study, outcome) pair per reported outcome, narrowed by --endpoint, --primary and
+    --comparison when given."""
+    filters = filters or Filters()
     return [
         (study, outcome)
         for study in studies
         for outcome in study.outcomes
-        if not endpoints or outcome.endpoint in endpoints
+        if outcome_passes((outcome.endpoint, outcome.primary, outcome.comparison), filters)
     ]
+
+
+def safety_rows(
+    studies: Iterable[Study], events: tuple[str, ...] = ()
+) -> list[tuple[Study, SafetyEvent | None]]:
+    """One (study, event) pair per structured safety event, narrowed to `events` when given; a
+    study without structured events gives one (study, None) pair, so its safety text (or the
+    lack of one) is never silently dropped."""
+    rows: list[tuple[Study, SafetyEvent | None]] = []
+    for study in studies:
+        chosen = [e for e in study.safety_events if not events or e.event in events]
+        if chosen:
+            rows += [(study, e) for e in chosen]
+        elif not study.safety_events and not events:
+            rows.append((study, None))
+    return rows
 
 
 def overlap_groups(studies: Sequence[Study]) -> list[list[Study]]:
@@ -191,7 +246,16 @@ _DIMENSIONS: dict[str, Callable[[Facets], Iterable[str | None]]] = {
     "cell-type": lambda v: [v.cell_type],
     "tissue": lambda v: [v.tissue],
     "design": lambda v: [v.design],
+    "comparator": lambda v: v.comparators,
+    "risk-of-bias": lambda v: [_judged(v)],
 }
+
+
+def _judged(v: Facets) -> str:
+    """The overall risk of bias, or why there is none."""
+    if v.risk_of_bias is not None:
+        return v.risk_of_bias
+    return "not-assessed" if v.design in TOOL_FOR_DESIGN else "no-control-group"
 
 
 class Summary(NamedTuple):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Term(NamedTuple):
@@ -29,13 +29,18 @@ def normalise(text: str) -> str:
 
 
 @cache
-def _load() -> dict[str, tuple[Term, ...]]:
+def _raw() -> dict[str, Any]:
     import os
 
     import tomli
 
     with open(os.path.join(os.path.dirname(__file__), "vocabulary.toml"), encoding="utf-8") as f:
-        raw = tomli.loads(f.read())
+        return tomli.loads(f.read())
+
+
+@cache
+def _load() -> dict[str, tuple[Term, ...]]:
+    """Every kind (an array of tables in vocabulary.toml) with its terms, in file order."""
     return {
         kind: tuple(
             Term(
@@ -47,7 +52,8 @@ def _load() -> dict[str, tuple[Term, ...]]:
             )
             for entry in entries
         )
-        for kind, entries in raw.items()
+        for kind, entries in _raw().items()
+        if isinstance(entries, list)
     }
 
 
@@ -119,3 +125,15 @@ def suggest(kind: str, text: str, limit: int = 3) -> list[str]:
         if index[spelling] not in found:
             found.append(index[spelling])
     return found[:limit]
+
+
+@cache
+def _redirects(kind: str) -> dict[str, str]:
+    table = _raw().get("redirects", {}).get(kind, {})
+    return {normalise(typed): hint for typed, hint in table.items()}
+
+
+def redirect(kind: str, text: str) -> str | None:
+    """Where to look instead, for what users type that is not a term of this kind (e.g. "ESRD"
+    is a severity, not a disease): the hint, or None."""
+    return _redirects(kind).get(normalise(text))

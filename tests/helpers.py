@@ -32,6 +32,7 @@ doi = "10.1000/test.1"
 [study.design]
 kind = "single-arm"
 randomized = false
+comparator_classes = ["none"]
 
 [[study.arms]]
 name = "cells"
@@ -48,6 +49,7 @@ measure = "eGFR, ml/min/1.73 m2"
 timepoint = "6 months"
 result = "30 to 31"
 direction = "no-difference"
+comparison = "within-group"
 
 [[study.limitations]]
 text = "Ten patients, no control group."

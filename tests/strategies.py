@@ -79,10 +79,31 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
     kind = draw(term("design"))
     arms = draw(
         st.lists(
-            st.fixed_dictionaries({"name": text, "n": maybe(COUNTS), "description": maybe(text)}),
+            st.fixed_dictionaries(
+                {
+                    "name": text,
+                    "n": maybe(COUNTS),
+                    "description": maybe(text),
+                    "role": maybe(st.sampled_from(["cells", "control"])),
+                }
+            ),
             max_size=3,
         )
     )
+    controlled = kind in {"rct", "non-randomized-controlled"}
+    comparators = draw(
+        st.lists(
+            st.sampled_from(["placebo", "usual-care", "active", "dose-comparison", "external"]),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        )
+        if controlled
+        else st.sampled_from([["none"], ["external"]])
+    )
+    sources = draw(st.lists(text, min_size=1, max_size=2))
+    low = draw(maybe(st.integers(0, 100)))
+    high = draw(maybe(st.integers(low or 0, 150)))
     sizes = [arm["n"] for arm in arms]
     enrolled = draw(maybe(st.just(sum(sizes)) if arms and None not in sizes else COUNTS))
     doi = draw(maybe(DOIS))
@@ -95,8 +116,14 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
             "result": text,
             "p_value": maybe(text),
             "direction": maybe(st.sampled_from(["improved", "worsened", "no-difference", "mixed"])),
+            "comparison": st.sampled_from(["between-groups", "within-group"]),
+            "primary": st.just(False),
+            "primary_source": st.none(),
+            "estimate": st.none(),
+            "arm_values": st.just([]),
         }
     )
+    primary_outcome = outcome.map(lambda o: {**o, "primary": True, "primary_source": sources[0]})
     limitation = st.fixed_dictionaries(
         {"text": text, "source": st.sampled_from(["authors", "curator"])}
     )
@@ -124,10 +151,23 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
             "phase": draw(maybe(text)),
             "blinding": draw(maybe(text)),
             "comparator": draw(maybe(text)),
+            "comparator_classes": comparators,
             "prospective": draw(maybe(st.booleans())),
             "centres": draw(maybe(COUNTS)),
         },
         "enrolled": enrolled,
+        "severity": {
+            "ckd_stages": draw(st.lists(st.integers(1, 5), unique=True, max_size=2)),
+            "egfr_min": None if low is None else float(low),
+            "egfr_max": None if high is None else float(high),
+            "dialysis": draw(maybe(st.booleans())),
+            "refractory": draw(maybe(st.booleans())),
+            "transplant_settings": draw(
+                st.lists(term("transplant-setting"), unique=True, max_size=2)
+            ),
+            "note": draw(maybe(text)),
+            "source": None,
+        },
         "arms": arms,
         "intervention": {
             "cell_type": draw(maybe(term("cell-type"))),
@@ -138,10 +178,28 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
             "doses": draw(maybe(COUNTS)),
         },
         "follow_up": draw(maybe(FOLLOW_UPS)),
-        "outcomes": draw(st.lists(outcome, max_size=3)),
+        "outcomes": draw(st.lists(st.one_of(outcome, primary_outcome), max_size=3)),
         "safety": draw(maybe(text)),
+        "safety_events": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "event": st.sampled_from(["death", "infection", "other"]),
+                        "description": text,
+                        "arm": st.none(),
+                        "count": maybe(st.integers(0, 5)),
+                        "denominator": maybe(st.integers(5, 50)),
+                        "serious": maybe(st.booleans()),
+                        "relatedness": maybe(st.sampled_from(["related", "unrelated"])),
+                        "source": st.none(),
+                    }
+                ),
+                max_size=2,
+            )
+        ),
+        "risk_of_bias": None,
         "limitations": draw(st.lists(limitation, min_size=1, max_size=3)),
-        "sources": draw(st.lists(text, min_size=1, max_size=2)),
+        "sources": sources,
         "overlaps": [],
         "curation_notes": draw(st.lists(text, max_size=2)),
     }
@@ -173,6 +231,8 @@ def toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, str):
         return toml_string(value)
     if isinstance(value, list):

@@ -140,7 +140,7 @@ CASES: dict[str, Case] = {
     # duplicate ids
     "duplicate-id-within-a-file": Case(
         {REGISTRY: MINIMAL + MINIMAL},
-        ((REGISTRY, 42, f"study doe-2020-ckd: id: duplicate id; first used at {{{REGISTRY}}}:2"),),
+        ((REGISTRY, 44, f"study doe-2020-ckd: id: duplicate id; first used at {{{REGISTRY}}}:2"),),
     ),
     "duplicate-id-across-files": Case(
         {"a.toml": MINIMAL, "b.toml": MINIMAL},

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[list[str], tuple[Format, ...]]] = {
     "outcomes": (["outcomes"], TABULAR),
     "summary": (["summary"], TABULAR),
     "vocab": (["vocab", "designs"], TABULAR),
+    "safety": (["safety"], TABULAR),
     "show": (["show", "ranjbar-2022-lupus-nephritis"], DOCUMENT),
     "cite": (["cite"], CITATION),
 }

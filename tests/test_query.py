@@ -102,7 +102,7 @@ def test_overlapping_studies_count_their_largest_once(write_registry: Callable[.
 
 
 def test_outcome_rows_follow_the_endpoint_filter(seed: tuple[Study, ...]) -> None:
-    rows = query.outcome_rows(seed, ("proteinuria",))
+    rows = query.outcome_rows(seed, Filters(endpoints=("proteinuria",)))
     assert rows
     assert all(o.endpoint == "proteinuria" for _, o in rows)
     assert len(query.outcome_rows(seed)) == sum(len(s.outcomes) for s in seed)

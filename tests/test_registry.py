@@ -41,7 +41,7 @@ def test_duplicate_ids_within_a_file(write_registry: Callable[..., Path]) -> Non
     path = write_registry(MINIMAL + MINIMAL)
     _, problems = registry.check([path])
     assert [str(p) for p in problems] == [
-        f"{path}:42: study doe-2020-ckd: id: duplicate id; first used at {path}:2"
+        f"{path}:44: study doe-2020-ckd: id: duplicate id; first used at {path}:2"
     ]
 
 

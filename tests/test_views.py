@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from click.testing import CliRunner
@@ -210,8 +210,19 @@ FILTERS = st.builds(
 )
 
 
+class Both(NamedTuple):
+    """The same registry as models and as views; a short repr, since Hypothesis prints the
+    arguments of every call (a full repr of the registry is hundreds of kilobytes)."""
+
+    models: tuple[Study, ...]
+    cached: Sequence[Study]
+
+    def __repr__(self) -> str:
+        return f"Both({len(self.models)} studies)"
+
+
 @pytest.fixture(scope="module")
-def bundled_both() -> tuple[tuple[Study, ...], Sequence[Study]]:
+def bundled_both() -> Both:
     """The bundled and seed registries (two files) as models and through a filled cache.
 
     The views map their cache file, so they outlive its directory.
@@ -225,13 +236,13 @@ def bundled_both() -> tuple[tuple[Study, ...], Sequence[Study]]:
         cached, _ = registry.check(paths, lazy=True)
     assert isinstance(cached, views.Chain)
     assert all(isinstance(part, views.CachedFile) for part in cached._parts)  # both files hit
-    return tuple(models), cached
+    return Both(tuple(models), cached)
 
 
 @settings(max_examples=200, deadline=None)
 @given(filters=FILTERS)
 def test_the_index_narrows_to_what_the_filters_select(
-    bundled_both: tuple[tuple[Study, ...], Sequence[Study]], filters: query.Filters
+    bundled_both: Both, filters: query.Filters
 ) -> None:
     models, cached = bundled_both
     expected = [s.id for s in query.select(models, filters)]

@@ -7,10 +7,11 @@ column holds is `output.tables`' business; what a filter means is `query`'s.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import click
 
+from stemrenal.appraisal import SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
 from stemrenal.output import CITATION, DOCUMENT, Format
@@ -45,6 +46,14 @@ def _notice(count: int, noun: str = "studies") -> None:
         click.echo(NOTICE, err=True)
 
 
+def _hint(text: str) -> None:
+    """A pointer for a person at a terminal; never in a pipe."""
+    from stemrenal.output import is_terminal
+
+    if is_terminal(sys.stderr):
+        click.echo(text, err=True)
+
+
 @cli.command("list")
 @filter_options
 @output_options()
@@ -55,18 +64,12 @@ def list_studies(filters: Filters, output: OutputOptions) -> None:
     Example:
       stemrenal list --disease lupus --design rct
     """
-    from stemrenal.output import Result, write
-    from stemrenal.output import tables as t
+    from stemrenal.output import write
+    from stemrenal.output.tables import STUDIES
 
-    catalogue = list(t.STUDY_COLUMNS)
-    t.choose_columns(output.columns, catalogue, ())  # a wrong name fails before anything
+    STUDIES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort, output.limit)
-
-    def table(fmt: Format) -> t.Table:
-        default = t.STUDY_TABLE_DEFAULTS if fmt is Format.TABLE else t.STUDY_DEFAULTS
-        return t.study_table(studies, t.choose_columns(output.columns, catalogue, default))
-
-    write(Result(records=lambda: t.study_records(studies), table=table), output)
+    write(STUDIES.result(studies, output.columns), output)
     _notice(len(studies))
 
 
@@ -81,20 +84,49 @@ def outcomes(filters: Filters, output: OutputOptions) -> None:
       stemrenal outcomes --endpoint proteinuria
     """
     from stemrenal import query
-    from stemrenal.output import Result, write
-    from stemrenal.output import tables as t
+    from stemrenal.output import write
+    from stemrenal.output.tables import OUTCOMES
 
-    catalogue = list(t.OUTCOME_COLUMNS)
-    t.choose_columns(output.columns, catalogue, ())
+    OUTCOMES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort)
-    pairs = query.outcome_rows(studies, filters.endpoints)[: output.limit]
-
-    def table(fmt: Format) -> t.Table:
-        default = t.OUTCOME_TABLE_DEFAULTS if fmt is Format.TABLE else t.OUTCOME_DEFAULTS
-        return t.outcome_table(pairs, t.choose_columns(output.columns, catalogue, default))
-
-    write(Result(records=lambda: t.outcome_records(pairs), table=table), output)
+    pairs = query.outcome_rows(studies, filters)[: output.limit]
+    write(OUTCOMES.result(pairs, output.columns), output)
+    if {"adverse-events", "mortality"} & set(filters.endpoints):
+        _hint("Adverse events itemised by arm, with counts: stemrenal safety")
     _notice(len(pairs), "outcomes")
+
+
+@cli.command("safety")
+@filter_options
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    type=click.Choice(get_args(SafetyKind)),
+    help="Only events of this kind (repeat for OR).",
+)
+@output_options()
+def safety(filters: Filters, events: tuple[str, ...], output: OutputOptions) -> None:
+    """List reported adverse events (deaths, serious events, infections...), one row each.
+
+    Counts and denominators per arm where the source gives them, with the authors' judgement
+    of relatedness. A study whose events are not itemised shows its safety text instead, so
+    "no data" is never shown for a study that reported some.
+
+    \b
+    Examples:
+      stemrenal safety --disease lupus
+      stemrenal safety --event death --format csv
+    """
+    from stemrenal import query
+    from stemrenal.output import write
+    from stemrenal.output.tables import SAFETY
+
+    SAFETY.check(output.columns)
+    studies = _open(output.path).select(filters, output.sort)
+    rows = query.safety_rows(studies, events)[: output.limit]
+    write(SAFETY.result(rows, output.columns), output)
+    _notice(len(rows), "safety events")
 
 
 @cli.command("summary")

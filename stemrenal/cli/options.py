@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from stemrenal.appraisal import RANK
 from stemrenal.facets import TERM_FILTERS
 from stemrenal.output import TABULAR, Format, OutputOptions
 from stemrenal.query import Filters
@@ -39,6 +40,9 @@ class TermType(click.ParamType[str]):
         if found is None:
             from stemrenal.text import did_you_mean
 
+            elsewhere = vocabulary.redirect(self.kind, str(value))
+            if elsewhere is not None:
+                self.fail(f"{value!r}: {elsewhere}", param, ctx)
             hint = did_you_mean(vocabulary.suggest(self.kind, str(value)))
             self.fail(
                 f"unknown {self.kind} term {value!r}.{hint} "
@@ -154,6 +158,39 @@ _FILTERS = [
         "--exclude-cell-free",
         is_flag=True,
         help="Leave out products that are not cells (e.g. extracellular vesicles).",
+    ),
+    click.option(
+        "--ckd-stage",
+        "ckd_stages",
+        type=click.IntRange(1, 5),
+        multiple=True,
+        metavar="N",
+        help="Inclusion covers CKD stage N (stated, or by its eGFR range); repeat for OR.",
+    ),
+    click.option("--dialysis", is_flag=True, help="Only populations on dialysis when enrolled."),
+    click.option(
+        "--refractory",
+        is_flag=True,
+        help="Only populations refractory to standard therapy (by inclusion).",
+    ),
+    click.option(
+        "--primary",
+        is_flag=True,
+        help="Primary outcomes only (named primary by the paper or its registration).",
+    ),
+    click.option(
+        "--comparison",
+        "comparisons",
+        type=click.Choice(["between-groups", "within-group"]),
+        multiple=True,
+        help="between-groups (arms compared) or within-group (before/after) outcomes.",
+    ),
+    click.option(
+        "--risk-of-bias",
+        type=click.Choice(list(RANK)),
+        metavar="LEVEL",
+        help="Controlled studies judged at most LEVEL: low, some-concerns (RoB 2) = moderate "
+        "(ROBINS-I), high = serious, critical.",
     ),
 ]
 

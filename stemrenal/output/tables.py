@@ -6,14 +6,16 @@ Every tabular format (table, csv, tsv, markdown) reads from here; JSON formats u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from stemrenal import appraisal
 from stemrenal.cite import short_citation
 from stemrenal.errors import UsageProblem
+from stemrenal.output import Format, Result
 
 if TYPE_CHECKING:
-    from stemrenal.models import Limitation, Outcome, Study
+    from stemrenal.models import Limitation, Outcome, SafetyEvent, Study
     from stemrenal.query import Summary
     from stemrenal.vocabulary import Term
 
@@ -57,11 +59,53 @@ def limitations(study: Study) -> tuple[str, ...]:
 
 
 def evidence(study: Study) -> str:
-    """Design, size and follow-up in a few words: what a result must never be shown without."""
+    """Design, size, follow-up, comparator and risk of bias in a few words: what a result must
+    never be shown without."""
     n = f"n={study.enrolled}" if study.enrolled is not None else "n not reported"
     follow = study.follow_up or "follow-up not reported"
     blinding = f", {study.design.blinding}" if study.design.blinding else ""
-    return f"{study.design.kind}{blinding}; {n}; {follow}"
+    return f"{study.design.kind}{blinding}; {n}; {follow}; {control(study)}"
+
+
+def control(study: Study) -> str:
+    """ "vs placebo; RoB 2: some concerns", or "no control group"."""
+    classes = [c for c in study.design.comparator_classes if c != "none"]
+    if not classes:
+        return "no control group"
+    versus = "vs " + " and ".join(c.replace("-", " ") for c in classes)
+    return f"{versus}; {risk_of_bias(study)}"
+
+
+def risk_of_bias(study: Study) -> str:
+    """ "RoB 2: some concerns", "risk of bias not assessed", or "no control group"."""
+    judged = study.risk_of_bias
+    if judged is not None:
+        return f"{appraisal.TOOL_LABELS[judged.tool]}: {appraisal.label(judged.overall)}"
+    if study.design.kind in appraisal.TOOL_FOR_DESIGN:
+        return "risk of bias not assessed"
+    return "no control group"
+
+
+def severity(study: Study) -> Cell:
+    """The population's severity as enrolled, in one phrase; None when nothing is recorded."""
+    sev = study.severity
+    parts: list[str] = []
+    stages = study.facets.ckd_stages
+    if stages:
+        parts.append("CKD stage " + ", ".join(str(n) for n in stages))
+    if sev.egfr_min is not None or sev.egfr_max is not None:
+        low = "" if sev.egfr_min is None else f"{sev.egfr_min:g}"
+        high = "" if sev.egfr_max is None else f"{sev.egfr_max:g}"
+        parts.append(
+            f"eGFR {low}-{high}" if low and high else f"eGFR {'>= ' + low if low else '< ' + high}"
+        )
+    if sev.dialysis is not None:
+        parts.append("on dialysis" if sev.dialysis else "not on dialysis")
+    if sev.refractory is not None:
+        parts.append("refractory" if sev.refractory else "not refractory")
+    if sev.transplant_settings:
+        parts.append("transplant: " + ", ".join(sev.transplant_settings))
+    return "; ".join(parts) or None
 
 
 def cells(study: Study) -> Cell:
@@ -93,6 +137,19 @@ STUDY_COLUMNS: dict[str, StudyGetter] = {
     "phase": lambda s: s.design.phase,
     "blinding": lambda s: s.design.blinding,
     "comparator": lambda s: s.design.comparator,
+    "comparators": lambda s: ", ".join(s.design.comparator_classes),
+    "risk_of_bias": lambda s: s.risk_of_bias.overall if s.risk_of_bias else None,
+    "risk_of_bias_tool": lambda s: s.risk_of_bias.tool if s.risk_of_bias else None,
+    "severity": severity,
+    "ckd_stages": lambda s: _joined([str(n) for n in s.facets.ckd_stages]),
+    "egfr_min": lambda s: s.severity.egfr_min,
+    "egfr_max": lambda s: s.severity.egfr_max,
+    "dialysis": lambda s: s.severity.dialysis,
+    "refractory": lambda s: s.severity.refractory,
+    "transplant_settings": lambda s: _joined(s.severity.transplant_settings),
+    "primary_outcomes": lambda s: _joined(
+        list(dict.fromkeys(o.endpoint for o in s.outcomes if o.primary))
+    ),
     "centres": lambda s: s.design.centres,
     "n": lambda s: s.enrolled,
     "arms": _arms,
@@ -124,13 +181,42 @@ def finding(o: Outcome, *, in_cell: bool = True) -> str:
 
     In a table cell the p-value and direction are bracketed; in `show`, separated by `;`.
     """
+    primary = "PRIMARY " if o.primary else ""
+    compared = o.comparison.replace("-", " ")
     if in_cell:
         p = f" (p {o.p_value})" if o.p_value else ""
-        direction = f" [{o.direction}]" if o.direction else ""
+        direction = f" [{o.direction}, {compared}]" if o.direction else f" [{compared}]"
     else:
         p = f"; p {o.p_value}" if o.p_value else ""
         direction = f"; direction: {o.direction}" if o.direction else ""
-    return f"{o.endpoint}: {o.measure}, {o.timepoint}: {o.result}{p}{direction}"
+        direction += f"; {compared}"
+    return f"{primary}{o.endpoint}: {o.measure}, {o.timepoint}: {o.result}{p}{direction}"
+
+
+def estimate(o: Outcome) -> Cell:
+    """ "HR 0.36 (95% CI 0.14 to 0.91)"; None when the source gives no estimate."""
+    e = o.estimate
+    if e is None:
+        return None
+    text = (
+        f"{e.measure.upper() if len(e.measure) <= 2 else e.measure.replace('-', ' ')} {e.value:g}"
+    )
+    if e.ci_low is not None and e.ci_high is not None:
+        text += f" ({e.ci_level:g}% CI {e.ci_low:g} to {e.ci_high:g})"
+    return text
+
+
+def arm_values(o: Outcome) -> Cell:
+    """Each arm's value: "hUC-MSC 9/12", "placebo mean 3.1 (SD 2.7)"."""
+    values = []
+    for v in o.arm_values:
+        if v.events is not None:
+            of = f"/{v.total}" if v.total is not None else " events"
+            values.append(f"{v.arm} {v.events}{of}")
+        else:
+            sd = f" (SD {v.sd:g})" if v.sd is not None else ""
+            values.append(f"{v.arm} mean {v.mean:g}{sd}")
+    return tuple(values) or None
 
 
 OUTCOME_COLUMNS: dict[str, OutcomeGetter] = {
@@ -143,6 +229,12 @@ OUTCOME_COLUMNS: dict[str, OutcomeGetter] = {
     "finding": lambda s, o: finding(o),
     "p_value": lambda s, o: o.p_value,
     "direction": lambda s, o: o.direction,
+    "comparison": lambda s, o: o.comparison,
+    "primary": lambda s, o: o.primary,
+    "estimate": lambda s, o: estimate(o),
+    "arm_values": lambda s, o: arm_values(o),
+    "comparators": lambda s, o: ", ".join(s.design.comparator_classes),
+    "risk_of_bias": lambda s, o: s.risk_of_bias.overall if s.risk_of_bias else None,
     "evidence": lambda s, o: evidence(s),
     "follow_up": lambda s, o: s.follow_up,
     "design": lambda s, o: s.design.kind,
@@ -153,16 +245,80 @@ OUTCOME_COLUMNS: dict[str, OutcomeGetter] = {
     "limitations": lambda s, o: limitations(s),
 }
 
+SafetyRow = tuple["Study", "SafetyEvent | None"]
+
+
+def _event_count(e: SafetyEvent | None) -> str | None:
+    if e is None or e.count is None:
+        return None
+    return f"{e.count}/{e.denominator}" if e.denominator is not None else str(e.count)
+
+
+def _event_text(s: Study, e: SafetyEvent | None) -> str:
+    """The event in one cell: kind, count, arm, description, seriousness and relatedness; a
+    study whose events are not itemised shows its safety text (or says there is none)."""
+    if e is None:
+        return f"not itemised: {s.safety or 'no adverse-event data reported'}"
+    count = _event_count(e)
+    arm = f" ({e.arm})" if e.arm else ""
+    serious = ", serious" if e.serious else ""
+    related = f", {e.relatedness} (authors)" if e.relatedness else ""
+    return f"{e.event}{' ' + count if count else ''}{arm}: {e.description}{serious}{related}"
+
+
+SafetyGetter = Callable[["Study", "SafetyEvent | None"], object]
+
+SAFETY_COLUMNS: dict[str, SafetyGetter] = {
+    "study": lambda s, e: s.id,
+    "study_citation": lambda s, e: f"{short_citation(s)}\n{s.id}",
+    "event": lambda s, e: e.event if e else "not-itemised",
+    "summary": _event_text,
+    "description": lambda s, e: e.description if e else s.safety,
+    "arm": lambda s, e: e.arm if e else None,
+    "count": lambda s, e: e.count if e else None,
+    "denominator": lambda s, e: e.denominator if e else None,
+    "serious": lambda s, e: e.serious if e else None,
+    "relatedness": lambda s, e: e.relatedness if e else None,
+    "evidence": lambda s, e: evidence(s),
+    "design": lambda s, e: s.design.kind,
+    "n": lambda s, e: s.enrolled,
+    "follow_up": lambda s, e: s.follow_up,
+    "citation": lambda s, e: short_citation(s),
+    "doi": lambda s, e: s.citation.doi,
+    "pmid": lambda s, e: s.citation.pmid,
+    "limitations": lambda s, e: limitations(s),
+}
+SAFETY_DEFAULTS = (
+    "study", "event", "description", "arm", "count", "denominator", "serious", "relatedness",
+    "design", "n", "follow_up", "citation", "doi", "pmid", "limitations",
+)  # fmt: skip
+SAFETY_TABLE_DEFAULTS = ("study_citation", "summary", "evidence", "limitations")
+
+
+def safety_table(rows: Sequence[SafetyRow], names: Sequence[str]) -> Table:
+    """Safety events as rows of the named columns."""
+    getters = [SAFETY_COLUMNS[name] for name in names]
+    return Table(tuple(names), tuple(tuple(as_text(get(s, e)) for get in getters) for s, e in rows))
+
+
+def safety_records(rows: Sequence[SafetyRow]) -> list[dict[str, Any]]:
+    """One object per event (or per study whose events are not itemised)."""
+    names = [n for n in SAFETY_COLUMNS if n not in {"study_citation", "summary", "evidence"}]
+    return [{name: SAFETY_COLUMNS[name](s, e) for name in names} for s, e in rows]
+
+
 #: Defaults: plain formats carry citation and limitations columns; the terminal table is
 #: narrower but still shows both.
 STUDY_DEFAULTS = (
-    "id", "citation", "year", "conditions", "design", "n", "follow_up", "cell_source",
-    "cell_type", "tissue", "endpoints", "doi", "pmid", "limitations",
+    "id", "citation", "year", "conditions", "design", "comparators", "risk_of_bias", "n",
+    "follow_up", "cell_source", "cell_type", "tissue", "endpoints", "doi", "pmid",
+    "limitations",
 )  # fmt: skip
 STUDY_TABLE_DEFAULTS = ("study", "evidence", "cells", "limitations")
 OUTCOME_DEFAULTS = (
     "study", "endpoint", "measure", "timepoint", "result", "p_value", "direction",
-    "follow_up", "design", "n", "citation", "doi", "pmid", "limitations",
+    "comparison", "primary", "follow_up", "design", "n", "citation", "doi", "pmid",
+    "limitations",
 )  # fmt: skip
 OUTCOME_TABLE_DEFAULTS = ("study_citation", "finding", "evidence", "limitations")
 SUMMARY_COLUMNS = ("dimension", "term", "studies", "participants")
@@ -232,8 +388,16 @@ def study_records(studies: Sequence[Study]) -> list[dict[str, Any]]:
 
 def outcome_records(pairs: Sequence[tuple[Study, Outcome]]) -> list[dict[str, Any]]:
     """One object per outcome with every outcome column (null = not reported)."""
-    names = [n for n in OUTCOME_COLUMNS if n not in {"study_citation", "finding", "evidence"}]
-    return [{name: OUTCOME_COLUMNS[name](s, o) for name in names} for s, o in pairs]
+    skip = {"study_citation", "finding", "evidence", "estimate", "arm_values"}
+    names = [n for n in OUTCOME_COLUMNS if n not in skip]
+    return [
+        {
+            **{name: OUTCOME_COLUMNS[name](s, o) for name in names},
+            "estimate": o.estimate.model_dump(mode="json") if o.estimate else None,
+            "arm_values": [v.model_dump(mode="json") for v in o.arm_values],
+        }
+        for s, o in pairs
+    ]
 
 
 def summary_record(summary: Summary, note: str) -> dict[str, Any]:
@@ -277,3 +441,36 @@ def vocab_records(terms: Sequence[Term]) -> list[dict[str, Any]]:
         }
         for t in terms
     ]
+
+
+class Catalogue(NamedTuple):
+    """What a row command can print: its columns, the defaults for a person and for a pipe,
+    and how its rows become a table or records."""
+
+    columns: Mapping[str, Callable[..., object]]
+    terminal: tuple[str, ...]
+    plain: tuple[str, ...]
+    table: Callable[[Any, Sequence[str]], Table]
+    records: Callable[[Any], Any]
+
+    def check(self, requested: Sequence[str] | None) -> None:
+        """A wrong --columns fails before anything is read or written."""
+        choose_columns(requested, list(self.columns), ())
+
+    def result(self, rows: Sequence[Any], requested: Sequence[str] | None) -> Result:
+        """The rows as a lazy result: a table for table formats, records for JSON."""
+
+        def table(fmt: Format) -> Table:
+            default = self.terminal if fmt is Format.TABLE else self.plain
+            return self.table(rows, choose_columns(requested, list(self.columns), default))
+
+        return Result(records=lambda: self.records(rows), table=table)
+
+
+STUDIES = Catalogue(STUDY_COLUMNS, STUDY_TABLE_DEFAULTS, STUDY_DEFAULTS, study_table, study_records)
+OUTCOMES = Catalogue(
+    OUTCOME_COLUMNS, OUTCOME_TABLE_DEFAULTS, OUTCOME_DEFAULTS, outcome_table, outcome_records
+)
+SAFETY = Catalogue(
+    SAFETY_COLUMNS, SAFETY_TABLE_DEFAULTS, SAFETY_DEFAULTS, safety_table, safety_records
+)

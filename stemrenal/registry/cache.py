@@ -66,8 +66,8 @@ FORMAT = 3
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`facets` defines the facets, `cached` reads them back).
 _CODE = (
-    "registry/cache.py", "registry/cached.py", "registry/read.py", "durations.py", "facets.py",
-    "models.py", "text.py", "vocabulary.py", "vocabulary.toml",
+    "registry/cache.py", "registry/cached.py", "registry/read.py", "appraisal.py",
+    "durations.py", "facets.py", "models.py", "text.py", "vocabulary.py", "vocabulary.toml",
 )  # fmt: skip
 
 #: The packages that parse and validate a registry file: a different install is a miss.

@@ -6,6 +6,7 @@ fixable in one pass. No parser exception escapes as a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -180,12 +181,26 @@ def _explain(
     raw_id = table.get("id") if isinstance(table, dict) else None
     study = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
         ctx = error.get("ctx") or {}
-        if not loc and "field" in ctx:
-            loc = (str(ctx["field"]),)
+        loc = _within(tuple(error["loc"]), str(ctx["field"])) if "field" in ctx else error["loc"]
+        loc = tuple(loc)
         line = locator.line(index, loc)
         yield Problem(name, line, study, _dotted(loc) or "(study)", _message(error))
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _within(loc: tuple[Any, ...], field: str) -> tuple[Any, ...]:
+    """The location a validator names (`field`, e.g. "domains[0]"), inside the model it ran on.
+
+    A field validator of a study names a path from the study's own field ("outcomes[0].arm"),
+    so the field it ran on is not repeated.
+    """
+    parts = tuple(int(i) if i else k for k, i in _PART.findall(field))
+    if loc and parts and parts[0] == loc[-1]:
+        return (*loc[:-1], *parts)
+    return (*loc, *parts)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

@@ -25,15 +25,16 @@ class Problem(NamedTuple):
 
     file: str
     line: int | None
-    study: str | None
+    study: str | None  # the record's id (a study's, or a trial's...)
     field: str | None
     message: str
+    record: str = "study"  # what kind of record `study` names: study, trial, excluded, claim
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         parts = [escape_controls(where)]
         if self.study:
-            parts.append(f"study {escape_controls(self.study, _LONGEST_NAME)}")
+            parts.append(f"{self.record} {escape_controls(self.study, _LONGEST_NAME)}")
         if self.field:
             parts.append(escape_controls(self.field, _LONGEST_NAME))
         parts.append(escape_controls(self.message))

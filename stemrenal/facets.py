@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from stemrenal.models import Study
+    from stemrenal.models import Study, Trial
 
 
 class Facets(NamedTuple):
@@ -25,7 +25,7 @@ class Facets(NamedTuple):
     cell_type: str | None
     tissue: str | None
     endpoints: Sequence[str]
-    design: str
+    design: str | None  # None only for a registered trial whose design was not seen
     randomized: bool
     follow_up_months: float | None
     enrolled: int | None
@@ -38,6 +38,7 @@ class Facets(NamedTuple):
     refractory: bool | None
     outcomes: Sequence[tuple[str, bool, str]]  # (endpoint, primary, comparison) of each outcome
     risk_of_bias: str | None  # the overall judgement, None when not assessed
+    cell_class: str | None  # the class of the cell type (vocabulary.toml)
 
 
 #: KDIGO GFR categories: stage -> [low, high) in mL/min/1.73 m2 (G3a and G3b as one stage 3).
@@ -79,7 +80,26 @@ def facets_of(study: Study) -> Facets:
         severity.refractory,
         [(o.endpoint, o.primary, o.comparison) for o in study.outcomes],
         judged.overall if judged is not None else None,
+        _cell_class(i.cell_type),
     )
+
+
+def trial_facets(trial: Trial) -> Facets:
+    """A registered trial's facets: what it shares with studies; planned enrolment as `enrolled`,
+    the start year as `year`; no outcomes, severity or risk of bias."""
+    i = trial.intervention
+    year = int(trial.start[:4]) if trial.start else 0
+    return Facets(
+        trial.conditions, i.cell_source, i.cell_type, i.tissue, [], trial.design,
+        bool(trial.randomized), None, trial.planned_enrolment, year, trial.cell_free,
+        trial.comparator_classes, [], [], None, None, [], None, _cell_class(i.cell_type),
+    )  # fmt: skip
+
+
+def _cell_class(cell_type: str | None) -> str | None:
+    from stemrenal import vocabulary
+
+    return None if cell_type is None else vocabulary.term("cell-type", cell_type).cell_class
 
 
 class TermFilter(NamedTuple):
@@ -103,6 +123,9 @@ TERM_FILTERS = (
     TermFilter("cell_source", "cell_sources", "cell-source", "autologous or allogeneic"),
     TermFilter("cell_type", "cell_types", "cell-type", "Cell type, e.g. msc, cd34, bm-mnc"),
     TermFilter("tissue", "tissues", "tissue", "Tissue of origin, e.g. bone-marrow, adipose"),
+    TermFilter(
+        "cell_class", "cell_classes", "cell-class", "Class of cell therapy, e.g. stem, immune"
+    ),
     TermFilter("endpoints", "endpoints", "endpoint", "Reported endpoint, e.g. egfr, proteinuria"),
     TermFilter("design", "designs", "design", "Study design, e.g. rct, single-arm"),
     TermFilter(

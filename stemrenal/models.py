@@ -102,6 +102,23 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[Text, AfterValidator(_duration)]
+
+
+def _iso_date(value: str) -> str:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(
+            "date", f"{quoted(value)} is not a date: write YYYY-MM-DD, e.g. 2026-12-01"
+        ) from None
+    return value
+
+
+IsoDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_iso_date)
+]
 Count = Annotated[int, Field(gt=0)]
 
 
@@ -472,6 +489,9 @@ class Study(StrictModel):
     sources: Annotated[list[Text], Field(min_length=1)]
     overlaps: list[Slug] = _empty()
     curation_notes: list[Text] = _empty()
+    last_checked: IsoDate | None = _described(
+        "The date (YYYY-MM-DD) this record was last checked against its sources.", default=None
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -614,10 +634,121 @@ def _inner_sources(data: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-class RegistryFile(StrictModel):
-    """One registry file: a list of `[[study]]` tables."""
+RegistryId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,39}$"), AfterValidator(_printable)
+]
+PartialDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"),
+    _described("As registered: YYYY, YYYY-MM or YYYY-MM-DD."),
+]
 
-    study: Annotated[list[Study], Field(min_length=1)]
+
+class Trial(StrictModel):
+    """A registered trial, kept so that trials never reported can be counted and seen."""
+
+    id: RegistryId = _described("The registry's id, e.g. NCT03840343 or ChiCTR2000031234.")
+    title: Text
+    sponsor: Text | None = None
+    conditions: Annotated[list[DiseaseTerm], Field(min_length=1)]
+    population: Text | None = None
+    design: DesignTerm | None = None
+    randomized: bool | None = None
+    comparator_classes: list[ComparatorTerm] = _empty()
+    intervention: Intervention = Intervention()
+    planned_enrolment: Count | None = None
+    actual_enrolment: Annotated[int, Field(ge=0)] | None = None
+    status: Literal[
+        "completed",
+        "terminated",
+        "withdrawn",
+        "suspended",
+        "unknown",
+        "active-not-recruiting",
+        "recruiting",
+    ] = _described("The registry's recruitment status, as last seen.")
+    start: PartialDate | None = None
+    completion: PartialDate | None = None
+    results_posted: bool | None = _described(
+        "Results posted on the registry itself (not a journal).", default=None
+    )
+    publication: Literal["none-found", "published"] = _described(
+        "none-found: no results publication was found by the searches of `last_checked`."
+    )
+    published_as: list[Slug] = _empty()
+    last_checked: IsoDate
+    sources: Annotated[list[Text], Field(min_length=1)]
+    notes: list[Text] = _empty()
+
+    @model_validator(mode="after")
+    def _publication_named(self) -> Trial:
+        if self.publication == "published" and not self.published_as:
+            raise _fail(
+                "published_as", "publication = published needs published_as", "published_as"
+            )
+        if self.publication == "none-found" and self.published_as:
+            raise _fail(
+                "published_as", "published_as is given but publication is none-found", "publication"
+            )
+        known = self.design is not None and self.randomized is not None
+        if known and self.randomized != (self.design == "rct"):
+            raise _fail("randomized_kind", "randomized contradicts design", "randomized")
+        return self
+
+    @property
+    def cell_free(self) -> bool:
+        cell_type = self.intervention.cell_type
+        return cell_type is not None and vocabulary.term("cell-type", cell_type).cell_free
+
+    @cached_property
+    def facets(self) -> Facets:
+        """Trials answer the same filters as studies where they hold the facet."""
+        from stemrenal.facets import trial_facets
+
+        return trial_facets(self)
+
+
+class Excluded(StrictModel):
+    """A record looked at and left out of the registry, with the reason: what is missing and why."""
+
+    id: Slug
+    citation: Text
+    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,9}$")] | None = None
+    reason: Literal[
+        "not-confirmed",
+        "out-of-scope",
+        "too-few-patients",
+        "not-cells",
+        "no-kidney-outcome",
+        "duplicate",
+    ]
+    detail: Text
+    checked: IsoDate
+    sources: list[Text] = _empty()
+
+
+class Coverage(StrictModel):
+    """How the registry was built: what was searched, with which terms, what it includes."""
+
+    version: Text = _described("The registry's version, e.g. 2026.12.")
+    last_search: IsoDate
+    scope: Text
+    searched: Annotated[list[Text], Field(min_length=1)]
+    terms: Annotated[list[Text], Field(min_length=1)]
+    inclusion: Annotated[list[Text], Field(min_length=1)]
+    exclusion: Annotated[list[Text], Field(min_length=1)]
+    limitations: list[Text] = _empty()
+
+
+class RegistryFile(StrictModel):
+    """One registry file: `[[study]]` tables, and optionally `[[trial]]` and `[[excluded]]`
+    tables and one `[coverage]` statement."""
+
+    study: list[Study] = _empty()
+    trial: list[Trial] = _empty()
+    excluded: list[Excluded] = _empty()
+    coverage: Coverage | None = None
 
 
 def registry_json_schema() -> dict[str, Any]:

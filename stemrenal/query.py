@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from stemrenal.appraisal import RANK, TOOL_FOR_DESIGN
 from stemrenal.errors import UsageProblem
 from stemrenal.facets import TERM_FILTERS, Facets, facet_terms
 
 if TYPE_CHECKING:
-    from stemrenal.models import Outcome, SafetyEvent, Study
+    from stemrenal.models import Outcome, SafetyEvent, Study, Trial
+
+
+#: Studies, or registered trials: both answer the filters through their facets.
+R = TypeVar("R", "Study", "Trial")
 
 
 class Filters(NamedTuple):
@@ -35,6 +39,7 @@ class Filters(NamedTuple):
     exclude_cell_free: bool = False
     comparators: tuple[str, ...] = ()
     transplant_settings: tuple[str, ...] = ()
+    cell_classes: tuple[str, ...] = ()
     ckd_stages: tuple[int, ...] = ()
     dialysis: bool = False
     refractory: bool = False
@@ -51,11 +56,16 @@ def _within(value: float | None, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def search_text(study: Study) -> str:
-    """What --search looks in: title, authors, population, intervention and limitations."""
-    parts = [study.title, study.population, *study.citation.authors]
+def search_text(study: Study | Trial) -> str:
+    """What --search looks in: title, authors, population, intervention and limitations (a
+    registered trial: its id, title, sponsor, population, intervention and notes)."""
+    parts = [study.id, study.title, study.population or ""]
     parts += [str(v) for v in study.intervention.model_dump().values() if v is not None]
-    parts += [limitation.text for limitation in study.limitations]
+    record: Any = study  # a study (or its cached stand-in) or a trial: read what it has
+    if hasattr(record, "citation"):
+        parts += [*record.citation.authors, *(lim.text for lim in record.limitations)]
+    else:
+        parts += [record.sponsor or "", *record.notes]
     return "\n".join(parts).casefold()
 
 
@@ -66,7 +76,7 @@ def wanted_terms(filters: Filters) -> dict[str, tuple[str, ...]]:
     return {facet: terms for facet, terms in chosen.items() if terms}
 
 
-def matches(study: Study, filters: Filters) -> bool:
+def matches(study: Study | Trial, filters: Filters) -> bool:
     """True when the study passes every filter.
 
     Everything but --search reads only the study's facets; --search reads its text last. A
@@ -114,18 +124,19 @@ def outcome_passes(key: tuple[str, bool, str], f: Filters) -> bool:
     )
 
 
-def select(studies: Iterable[Study], filters: Filters) -> tuple[Study, ...]:
-    """The studies that pass the filters, in the order given."""
+def select(studies: Iterable[R], filters: Filters) -> tuple[R, ...]:
+    """The studies (or registered trials) that pass the filters, in the order given."""
     return tuple(study for study in studies if matches(study, filters))
 
 
-def _first_author(study: Study) -> str:
-    return study.citation.authors[0].casefold()
+def _first_author(study: Any) -> str | None:
+    citation = getattr(study, "citation", None)  # a registered trial has no authors
+    return None if citation is None else str(citation.authors[0]).casefold()
 
 
 #: Sort keys for --sort; each maps a study to a comparable value (None sorts last). Facets
 #: where they hold the value, so a cached study is not read in full just to be sorted.
-SORT_KEYS: dict[str, Callable[[Study], Any]] = {
+SORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "id": lambda s: s.id,
     "year": lambda s: s.facets.year,
     "n": lambda s: s.facets.enrolled,
@@ -148,15 +159,15 @@ def parse_sort(key: str) -> tuple[str, bool]:
     return name, descending
 
 
-def order(studies: Sequence[Study], sort: str | None) -> tuple[Study, ...]:
+def order(studies: Sequence[R], sort: str | None) -> tuple[R, ...]:
     """Studies sorted by a --sort key; missing values always last, ties keep registry order."""
     if sort is None:
         return tuple(studies)
-    name, descending = parse_sort(sort)
-    key = SORT_KEYS[name]
-    present = [s for s in studies if key(s) is not None]
-    missing = [s for s in studies if key(s) is None]
-    return (*sorted(present, key=key, reverse=descending), *missing)
+    parsed: tuple[str, bool] = parse_sort(sort)
+    key: Callable[[Any], Any] = SORT_KEYS[parsed[0]]
+    present: list[R] = [s for s in studies if key(s) is not None]
+    missing: list[R] = [s for s in studies if key(s) is None]
+    return tuple(sorted(present, key=key, reverse=parsed[1]) + missing)
 
 
 def outcome_rows(
@@ -244,6 +255,7 @@ _DIMENSIONS: dict[str, Callable[[Facets], Iterable[str | None]]] = {
     "disease": lambda v: v.conditions,
     "cell-source": lambda v: [v.cell_source],
     "cell-type": lambda v: [v.cell_type],
+    "cell-class": lambda v: [v.cell_class],
     "tissue": lambda v: [v.tissue],
     "design": lambda v: [v.design],
     "comparator": lambda v: v.comparators,

@@ -69,10 +69,15 @@ def did_you_mean(close: Sequence[str], *, in_data: bool = False) -> str:
     return f" Did you mean: {', '.join(close)}?"
 
 
-def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+def plural_of(noun: str) -> str:
+    """ "study" -> "studies", "cell-class" -> "cell-classes", "problem" -> "problems"."""
+    if noun.endswith("y"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+def plural(count: int, noun: str) -> str:
     """ "1 study", "2 studies", "3 problems"."""
-    if count == 1:
-        return f"{count} {noun}"
-    if plural_form is None:
-        plural_form = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{count} {plural_form}"
+    return f"{count} {noun if count == 1 else plural_of(noun)}"

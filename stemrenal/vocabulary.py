@@ -20,6 +20,7 @@ class Term(NamedTuple):
     label: str
     aliases: tuple[str, ...]
     cell_free: bool = False
+    cell_class: str | None = None  # cell types only: the `cell-class` term they belong to
 
 
 def normalise(text: str) -> str:
@@ -49,6 +50,7 @@ def _load() -> dict[str, tuple[Term, ...]]:
                 label=entry["label"],
                 aliases=tuple(entry.get("aliases", ())),
                 cell_free=bool(entry.get("cell_free", False)),
+                cell_class=entry.get("class"),
             )
             for entry in entries
         )
@@ -64,7 +66,9 @@ def kinds() -> tuple[str, ...]:
 
 def plurals() -> dict[str, str]:
     """Plural names used on the command line (``stemrenal vocab diseases``) -> kind."""
-    return {f"{kind}s": kind for kind in kinds()}
+    from stemrenal.text import plural_of
+
+    return {plural_of(kind): kind for kind in kinds()}
 
 
 def terms(kind: str) -> tuple[Term, ...]:

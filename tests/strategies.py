@@ -202,6 +202,7 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
         "sources": sources,
         "overlaps": [],
         "curation_notes": draw(st.lists(text, max_size=2)),
+        "last_checked": draw(maybe(st.dates().map(lambda d: d.isoformat()))),
     }
 
 

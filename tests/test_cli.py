@@ -385,7 +385,7 @@ def test_schema_validates_the_bundled_registry(runner: CliRunner) -> None:
 
     schema = json.loads(run(runner, "schema", registry=None).stdout)
     jsonschema.Draft7Validator.check_schema(schema)
-    data = tomli.loads(bundled_path().read_text(encoding="utf-8"))
+    data = tomli.loads((bundled_path() / "studies.toml").read_text(encoding="utf-8"))
     jsonschema.validate(data, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"study": [{"id": "x", "colour": 1}]}, schema)

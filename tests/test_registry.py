@@ -126,7 +126,7 @@ def test_load_raises_with_every_problem(write_registry: Callable[..., Path]) -> 
 
 def test_bundled_registry_is_found_and_valid() -> None:
     path = registry.bundled_path()
-    assert path.is_file()
+    assert (path / "studies.toml").is_file()
     studies, problems = registry.check()
     assert problems == []
     assert len(studies) >= 3

@@ -21,11 +21,6 @@ IDS = [s.id for s in STUDIES]
 BY_ID = {s.id: s for s in STUDIES}
 
 # Studies whose only source is an identifier, not a URL, and why that is honest.
-IDENTIFIER_ONLY = {
-    # The abstract was checked against a stored PubMed record whose address was not kept, and
-    # no retrievable page shows it; the PMID identifies the record exactly.
-    "shao-2021-chronic-renal-failure": "PMID 34602393",
-}
 
 # The diseases issue 5 names; `summary` must show studies and participants for each.
 DISEASES = (
@@ -64,18 +59,7 @@ def test_study_is_identified_sourced_and_limited(study: Study) -> None:
     assert study.citation.doi or study.citation.pmid
     assert study.limitations, "every study needs at least one limitation"
     assert all(lim.text.strip() for lim in study.limitations)
-    if study.id in IDENTIFIER_ONLY:
-        assert IDENTIFIER_ONLY[study.id] in " ".join(study.sources)
-        assert study.citation.pmid
-        assert study.citation.pmid in IDENTIFIER_ONLY[study.id]
-    else:
-        assert _urls(study), "every fact needs a source URL"
-
-
-def test_identifier_only_exceptions_are_still_needed() -> None:
-    for study_id in IDENTIFIER_ONLY:
-        assert study_id in BY_ID
-        assert not _urls(BY_ID[study_id]), f"{study_id} now has a URL: drop the exception"
+    assert _urls(study), "every fact needs a source URL"
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=IDS)

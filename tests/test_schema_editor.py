@@ -44,8 +44,9 @@ def _taplo(schema: Path, registry: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_bundled_registry_passes_taplo(schema: Path) -> None:
-    result = _taplo(schema, bundled_path())
+@pytest.mark.parametrize("name", sorted(p.name for p in bundled_path().glob("*.toml")))
+def test_bundled_registry_passes_taplo(schema: Path, name: str) -> None:
+    result = _taplo(schema, bundled_path() / name)
     assert result.returncode == 0, result.stderr
 
 

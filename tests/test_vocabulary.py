@@ -61,3 +61,10 @@ def test_every_term_has_a_chinese_alias() -> None:
 def test_cell_free_products_are_tagged() -> None:
     assert vocabulary.term("cell-type", "msc-ev").cell_free
     assert not vocabulary.term("cell-type", "msc").cell_free
+
+
+def test_every_cell_type_has_a_cell_class() -> None:
+    classes = vocabulary.ids("cell-class")
+    for term in vocabulary.terms("cell-type"):
+        assert term.cell_class in classes, term.id
+    assert {t.cell_class for t in vocabulary.terms("cell-type")} == classes

@@ -24,12 +24,15 @@ if TYPE_CHECKING:
 NOTICE = "stemrenal summarises published research; it is not medical advice."
 
 
-def _open(target: str | None) -> Registry:
-    """The registry named by --registry (else the default), refusing an --output inside it."""
+def _open(target: str | None, kinds: tuple[str, ...] = ("study",)) -> Registry:
+    """The registry named by --registry (else the default), refusing an --output inside it.
+
+    Only the record kinds the command prints are read (studies, unless it says otherwise).
+    """
     from stemrenal import registry
 
     obj = click.get_current_context().find_root().obj
-    return registry.open_registry(tuple(obj or ()), lazy=True, target=target)
+    return registry.open_registry(tuple(obj or ()), lazy=True, target=target, kinds=kinds)
 
 
 def _paths() -> tuple[str, ...]:
@@ -127,6 +130,62 @@ def safety(filters: Filters, events: tuple[str, ...], output: OutputOptions) -> 
     rows = query.safety_rows(studies, events)[: output.limit]
     write(SAFETY.result(rows, output.columns), output)
     _notice(len(rows), "safety events")
+
+
+@cli.command("trials")
+@filter_options
+@output_options()
+def trials(filters: Filters, output: OutputOptions) -> None:
+    """List registered trials, above all those never reported: status, dates, enrolment.
+
+    A trial is here when it is registered as a cell therapy in kidney disease and no results
+    publication was found by the date it was last checked ("none-found"), which a reader needs
+    to judge publication bias. The term filters, --min-n (planned enrolment) and --since /
+    --until (start year) apply.
+
+    \b
+    Example:
+      stemrenal trials --disease lupus
+    """
+    from stemrenal import query
+    from stemrenal.output import write
+    from stemrenal.output.tables import TRIALS
+
+    TRIALS.check(output.columns)
+    registry = _open(output.path, ("study", "trial"))
+    chosen = query.order(query.select(registry.trials, filters), output.sort)
+    chosen = chosen[: output.limit]
+    write(TRIALS.result(chosen, output.columns), output)
+    _notice(len(chosen), "trials")
+
+
+@cli.command("about")
+@output_options(
+    sortable=False,
+    formats=DOCUMENT,
+    format_help="Default: formatted text on a terminal, plain text otherwise.",
+)
+def about(output: OutputOptions) -> None:
+    """Say how the registry was built and what it holds: scope, searches, criteria, counts.
+
+    The counts come from the registry itself, so they agree with `summary` and `trials`.
+
+    \b
+    Example:
+      stemrenal about
+    """
+    from stemrenal import query
+    from stemrenal.output import Defaults, Result, write
+    from stemrenal.output.coverage import counts, coverage_document, coverage_record
+
+    registry = _open(output.path, ("study", "trial", "excluded", "coverage"))
+    numbers = counts(query.summarise(registry.studies), registry.trials, registry.excluded)
+    result = Result(
+        records=lambda: coverage_record(registry.coverage, numbers),
+        document=lambda: coverage_document(registry.coverage, numbers, query.COUNTING_NOTE),
+    )
+    write(result, output, DOCUMENT, Defaults(Format.TABLE, Format.TABLE))
+    _notice(1)
 
 
 @cli.command("summary")

@@ -15,7 +15,7 @@ from stemrenal.errors import UsageProblem
 from stemrenal.output import Format, Result
 
 if TYPE_CHECKING:
-    from stemrenal.models import Limitation, Outcome, SafetyEvent, Study
+    from stemrenal.models import Limitation, Outcome, SafetyEvent, Study, Trial
     from stemrenal.query import Summary
     from stemrenal.vocabulary import Term
 
@@ -443,6 +443,73 @@ def vocab_records(terms: Sequence[Term]) -> list[dict[str, Any]]:
     ]
 
 
+TrialGetter = Callable[["Trial"], object]
+
+
+def _trial_cells(t: Trial) -> Cell:
+    i = t.intervention
+    parts = [p for p in (i.cell_source, i.cell_type, i.tissue and f"({i.tissue})") if p]
+    return " ".join(parts) if parts else None
+
+
+def _trial_size(t: Trial) -> str:
+    planned = f"{t.planned_enrolment} planned" if t.planned_enrolment else "planned size not seen"
+    actual = f", {t.actual_enrolment} enrolled" if t.actual_enrolment is not None else ""
+    return planned + actual
+
+
+def _trial_publication(t: Trial) -> str:
+    if t.publication == "published":
+        return "published as " + ", ".join(t.published_as)
+    posted = "; results posted on the registry" if t.results_posted else ""
+    return f"no results publication found as of {t.last_checked}{posted}"
+
+
+TRIAL_COLUMNS: dict[str, TrialGetter] = {
+    "id": lambda t: t.id,
+    "trial": lambda t: f"{t.id}\n{t.title}",
+    "title": lambda t: t.title,
+    "sponsor": lambda t: t.sponsor,
+    "conditions": lambda t: ", ".join(t.conditions),
+    "population": lambda t: t.population,
+    "design": lambda t: t.design,
+    "comparators": lambda t: ", ".join(t.comparator_classes),
+    "cells": _trial_cells,
+    "cell_type": lambda t: t.intervention.cell_type,
+    "cell_source": lambda t: t.intervention.cell_source,
+    "tissue": lambda t: t.intervention.tissue,
+    "planned_enrolment": lambda t: t.planned_enrolment,
+    "actual_enrolment": lambda t: t.actual_enrolment,
+    "size": _trial_size,
+    "status": lambda t: t.status,
+    "start": lambda t: t.start,
+    "completion": lambda t: t.completion,
+    "dates": lambda t: f"{t.start or '?'} to {t.completion or '?'}",
+    "results_posted": lambda t: t.results_posted,
+    "publication": lambda t: t.publication,
+    "published_as": lambda t: _joined(t.published_as),
+    "finding": _trial_publication,
+    "last_checked": lambda t: t.last_checked,
+    "sources": lambda t: _joined(t.sources, " "),
+    "notes": lambda t: tuple(t.notes) or None,
+}
+TRIAL_DEFAULTS = (
+    "id", "title", "conditions", "design", "cell_type", "cell_source", "status", "start",
+    "completion", "planned_enrolment", "actual_enrolment", "results_posted", "publication",
+    "last_checked", "sources",
+)  # fmt: skip
+TRIAL_TABLE_DEFAULTS = ("trial", "design", "cells", "size", "status", "dates", "finding")
+
+
+def trial_table(trials: Sequence[Trial], names: Sequence[str]) -> Table:
+    getters = [TRIAL_COLUMNS[name] for name in names]
+    return Table(tuple(names), tuple(tuple(as_text(get(t)) for get in getters) for t in trials))
+
+
+def trial_records(trials: Sequence[Trial]) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json") for t in trials]
+
+
 class Catalogue(NamedTuple):
     """What a row command can print: its columns, the defaults for a person and for a pipe,
     and how its rows become a table or records."""
@@ -474,3 +541,4 @@ OUTCOMES = Catalogue(
 SAFETY = Catalogue(
     SAFETY_COLUMNS, SAFETY_TABLE_DEFAULTS, SAFETY_DEFAULTS, safety_table, safety_records
 )
+TRIALS = Catalogue(TRIAL_COLUMNS, TRIAL_TABLE_DEFAULTS, TRIAL_DEFAULTS, trial_table, trial_records)

@@ -20,7 +20,7 @@ from stemrenal.registry.read import FileResult, read_file
 from stemrenal.text import did_you_mean
 
 if TYPE_CHECKING:
-    from stemrenal.models import Study
+    from stemrenal.models import Coverage, Excluded, Study, Trial
     from stemrenal.query import Filters
 
 #: Environment variable naming registry files or directories, separated by os.pathsep.
@@ -35,18 +35,18 @@ def without_cache() -> contextlib.AbstractContextManager[None]:
 
 
 def bundled_path() -> Path:
-    """The registry shipped with stemrenal.
+    """The registry shipped with stemrenal: a directory (studies, trials, exclusions, coverage).
 
     Two candidates, because hatchling's force-include reaches a wheel but not an editable
-    install: the packaged file in the package first, then the checkout's
-    ``data/studies.toml``. (Plain paths, not importlib.resources: it costs startup time and a
-    zipped install could not be read as a path anyway.)
+    install: the packaged directory in the package first, then the checkout's ``data/``.
+    (Plain paths, not importlib.resources: it costs startup time and a zipped install could not
+    be read as a path anyway.)
     """
     package = Path(__file__).resolve().parent.parent
-    packaged = package / "data" / "studies.toml"
-    if packaged.is_file():
+    packaged = package / "data"
+    if (packaged / "studies.toml").is_file():
         return packaged
-    return package.parent / "data" / "studies.toml"
+    return package.parent / "data"
 
 
 def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], list[Problem]]:
@@ -56,7 +56,7 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
     returned, not raised, so `validate` can report them beside the others.
     """
     if not paths:
-        return [bundled_path()], []
+        paths = [bundled_path()]
     found: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
@@ -81,11 +81,22 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
 
 
 class Registry:
-    """A loaded, valid registry: its studies, and the two questions commands ask of it."""
+    """A loaded, valid registry: its studies (and registered trials, exclusions and coverage
+    statement), and the questions commands ask of it."""
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], studies: Sequence[Study]) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        studies: Sequence[Study],
+        trials: Sequence[Trial] = (),
+        excluded: Sequence[Excluded] = (),
+        coverage: Coverage | None = None,
+    ) -> None:
         self.paths = tuple(paths)
         self.studies = studies
+        self.trials = trials
+        self.excluded = excluded
+        self.coverage = coverage
 
     def __len__(self) -> int:
         return len(self.studies)
@@ -136,24 +147,35 @@ class Registry:
 
 
 def open_registry(
-    paths: Sequence[str | os.PathLike[str]] = (), *, lazy: bool = False, target: str | None = None
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    lazy: bool = False,
+    target: str | None = None,
+    kinds: Sequence[str] = (),
 ) -> Registry:
     """The registry at `paths` (else the bundled one); RegistryError with every problem.
 
     `target` is the output file the command will write: refused first if it is part of the
     registry. With `lazy`, studies of cached files are read-only stand-ins built when read.
+    `kinds` limits the records read and validated (`read.KINDS`; all when empty).
     """
     if target is not None:
         Registry(paths, ()).refuse_target(target)
-    return Registry(paths, load(paths, lazy=lazy))
+    found = inspect(paths, lazy=lazy, kinds=kinds)
+    if found.problems:
+        raise RegistryError(found.problems)
+    return Registry(paths, found.studies, found.trials, found.excluded, found.coverage)
 
 
 class Inspection(NamedTuple):
-    """What checking a registry found: the valid studies, every problem, the files read."""
+    """What checking a registry found: the valid records, every problem, the files read."""
 
     studies: Sequence[Study]
     problems: list[Problem]
     files: list[Path]
+    trials: tuple[Trial, ...] = ()
+    excluded: tuple[Excluded, ...] = ()
+    coverage: Coverage | None = None
 
 
 def check(
@@ -168,11 +190,16 @@ def check(
     return found.studies, found.problems
 
 
-def inspect(paths: Sequence[str | os.PathLike[str]] = (), *, lazy: bool = False) -> Inspection:
-    """`check`, and the files it read (what `validate` reports)."""
+def inspect(
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    lazy: bool = False,
+    kinds: Sequence[str] = (),
+) -> Inspection:
+    """`check`, and the files it read (what `validate` reports); `kinds` as `open_registry`."""
     files, problems = sources(paths)
     with _long_lived():
-        results = [read_file(path, lazy=lazy) for path in files]
+        results = [read_file(path, lazy=lazy, kinds=kinds) for path in files]
         known: set[str] = set()
         for result in results:
             problems.extend(result.problems)
@@ -184,12 +211,62 @@ def inspect(paths: Sequence[str | os.PathLike[str]] = (), *, lazy: bool = False)
                 for s, line in zip(r.studies, r.lines(), strict=True)
             ]
             problems.extend(cross_check(origins, known))
+        trials = tuple(t for result in results for t in result.trials)
+        excluded = tuple(e for result in results for e in result.excluded)
+        statements = [(r.path, r.coverage) for r in results if r.coverage is not None]
+        if trials or excluded or len(statements) > 1:
+            problems.extend(_other_records(results, known))
+    coverage = statements[0][1] if statements else None
     if not lazy:
         studies = tuple(study for result in results for study in result.studies)
-        return Inspection(studies, problems, files)
+        return Inspection(studies, problems, files, trials, excluded, coverage)
     from stemrenal.registry.cached import chain
 
-    return Inspection(chain([result.studies for result in results]), problems, files)
+    studies_lazy = chain([result.studies for result in results])
+    return Inspection(studies_lazy, problems, files, trials, excluded, coverage)
+
+
+def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Problem]:
+    """Rules across trials, exclusions and studies: unique ids, a trial's publication is a
+    study that names the trial among its registrations, one coverage statement."""
+    problems = _unique_records(results)
+    registrations: dict[str, set[str]] = {}
+    for result in results:
+        for study in result.studies:
+            registrations[study.id] = set(study.registrations)
+    for result in results:
+        for trial in result.trials:
+            for study_id in trial.published_as:
+                if study_id not in known:
+                    message = f"names unknown study {study_id!r}"
+                elif trial.id not in registrations.get(study_id, set()):
+                    message = f"study {study_id!r} does not list {trial.id} in its registrations"
+                else:
+                    continue
+                problems.append(
+                    Problem(str(result.path), None, trial.id, "published_as", message, "trial")
+                )
+    statements = [r.path for r in results if r.coverage is not None]
+    problems.extend(
+        Problem(str(p), None, None, "coverage", f"a second statement (first in {statements[0]})")
+        for p in statements[1:]
+    )
+    return problems
+
+
+def _unique_records(results: Sequence[FileResult]) -> list[Problem]:
+    """Trial and exclusion ids are unique within their kind."""
+    problems: list[Problem] = []
+    for kind, records in (
+        ("trial", [(r.path, t) for r in results for t in r.trials]),
+        ("excluded", [(r.path, e) for r in results for e in r.excluded]),
+    ):
+        seen: set[str] = set()
+        for path, record in records:
+            if record.id in seen:
+                problems.append(Problem(str(path), None, record.id, "id", "duplicate id", kind))
+            seen.add(record.id)
+    return problems
 
 
 def _consistent(results: Sequence[FileResult], known: set[str]) -> bool:

@@ -9,24 +9,30 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-_STUDY = re.compile(r"^\s*\[\[\s*study\s*\]\]")
-_ARRAY_TABLE = re.compile(r"^\s*\[\[\s*study\.([A-Za-z0-9_.-]+)\s*\]\]")
-_TABLE = re.compile(r"^\s*\[\s*study\.([A-Za-z0-9_.-]+)\s*\]")
 _KEY = re.compile(r'^\s*([A-Za-z0-9_.-]+|"[^"]*")\s*=')
+_ANY_TABLE = re.compile(r"^\s*\[")
 
 Path = tuple[str | int, ...]
 
 
 class Locator:
-    """Lines of the studies and keys in one registry file (1-based)."""
+    """Lines of the records (``[[study]]`` by default, or ``[[trial]]``...) and their keys in
+    one registry file (1-based)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, kind: str = "study") -> None:
         self._lines = text.splitlines()
+        name = re.escape(kind)
+        self._record = re.compile(rf"^\s*\[\[\s*{name}\s*\]\]")
+        self._array_table = re.compile(rf"^\s*\[\[\s*{name}\.([A-Za-z0-9_.-]+)\s*\]\]")
+        self._table = re.compile(rf"^\s*\[\s*{name}\.([A-Za-z0-9_.-]+)\s*\]")
 
     def key_line(self, path: tuple[str, ...]) -> int | None:
-        """Line of a top-level key, or None."""
+        """Line of a top-level key (or of a top-level table such as ``[coverage]``), or None."""
         for number, line in enumerate(self._lines, 1):
-            if _STUDY.match(line):
+            if _ANY_TABLE.match(line):
+                stripped = line.strip().strip("[]").strip()
+                if (stripped,) == path:
+                    return number
                 return None
             match = _KEY.match(line)
             if match and tuple(match.group(1).strip('"').split(".")) == path:
@@ -38,20 +44,25 @@ class Locator:
         blocks: list[dict[Path, int]] = []
         table: Path = ()
         counters: dict[str, int] = {}
+        foreign = False  # inside another kind of record: its keys are not this record's
         for number, line in enumerate(self._lines, 1):
-            if _STUDY.match(line):
+            if self._record.match(line):
                 blocks.append({(): number})
-                table, counters = (), {}
+                table, counters, foreign = (), {}, False
                 continue
-            if not blocks:
+            if _ANY_TABLE.match(line) and not (
+                self._array_table.match(line) or self._table.match(line)
+            ):
+                foreign = True
+            if not blocks or foreign:
                 continue
             block = blocks[-1]
-            if match := _ARRAY_TABLE.match(line):
+            if match := self._array_table.match(line):
                 name = match.group(1)
                 counters[name] = counters.get(name, -1) + 1
                 table = (*name.split("."), counters[name])
                 block.setdefault(table, number)
-            elif match := _TABLE.match(line):
+            elif match := self._table.match(line):
                 table = tuple(match.group(1).split("."))
                 block.setdefault(table, number)
             elif match := _KEY.match(line):

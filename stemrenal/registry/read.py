@@ -7,7 +7,7 @@ fixable in one pass. No parser exception escapes as a traceback.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -19,7 +19,7 @@ from stemrenal.text import quoted
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from stemrenal.models import Study
+    from stemrenal.models import Coverage, Excluded, Study, Trial
     from stemrenal.registry.locate import Locator
 
 
@@ -35,6 +35,9 @@ class FileResult(NamedTuple):
     problems: tuple[Problem, ...]
     indices: Sequence[int] = ()
     ids: frozenset[str] = frozenset()
+    trials: tuple[Trial, ...] = ()
+    excluded: tuple[Excluded, ...] = ()
+    coverage: Coverage | None = None
 
     def names(self) -> tuple[Sequence[str], Iterable[str]]:
         """The studies' ids in order, and every id they overlap: all the cross-file rules read.
@@ -61,13 +64,17 @@ class FileResult(NamedTuple):
         return tuple(locator.line(index, ()) for index in self.indices)
 
 
-def read_file(path: Path, *, lazy: bool = False) -> FileResult:
+def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> FileResult:
     """Parse and validate one registry file; every failure becomes a Problem.
 
     A clean file is kept in the validated-registry cache (`registry.cache`) and read from
     there while its content is unchanged; a file with problems is checked afresh every time.
     With `lazy`, a cached file comes back as `cached.CachedStudy` stand-ins, which answer
     like a `Study` but are read without Pydantic (what the query commands use).
+
+    `kinds` names the records wanted (all of `KINDS` when empty): a command that reads
+    studies only parses a trials or coverage file but never validates its records, so a warm
+    query never loads Pydantic for them. `validate` and the library want them all.
     """
     entry = registry_cache.entry(path)
     if entry is not None:
@@ -94,8 +101,9 @@ def read_file(path: Path, *, lazy: bool = False) -> FileResult:
     data, problem = _parse(name, text)
     if problem is not None:
         return FileResult(path, (), (problem,))
-    result = _validate(name, text, data)
-    if entry is not None and not result.problems:
+    only_studies = set(data) == {"study"}  # small trial and coverage files are read afresh
+    result = _validate(name, text, data, tuple(kinds) or KINDS)
+    if entry is not None and only_studies and not result.problems:
         registry_cache.store(entry, result.studies, raw)
     return result
 
@@ -139,44 +147,115 @@ def _parse(name: str, text: str) -> tuple[dict[str, Any], Problem | None]:
         return {}, Problem(name, None, None, None, "invalid TOML: nested too deeply")
 
 
-def _validate(name: str, text: str, data: dict[str, Any]) -> FileResult:
-    from pydantic import ValidationError
+#: The record kinds a registry file may hold, as top-level keys.
+KINDS = ("study", "trial", "excluded", "coverage")
 
-    from stemrenal.models import Study
 
+def _validate(
+    name: str, text: str, data: dict[str, Any], kinds: Sequence[str] = KINDS
+) -> FileResult:
     @cache
-    def locator() -> Locator:
+    def locator(kind: str = "study") -> Locator:
         """Only a file with problems needs line numbers; a clean one never pays for them."""
         from stemrenal.registry.locate import Locator
 
-        return Locator(text)
+        return Locator(text, kind)
 
     problems = [
-        Problem(name, locator().key_line((key,)), None, key, "unknown top-level key; use [[study]]")
-        for key in data
-        if key != "study"
-    ]
-    tables = data.get("study")
-    if not isinstance(tables, list) or not tables:
-        message = (
-            "no [[study]] tables found" if tables is None else "`study` must be [[study]] tables"
+        Problem(
+            name,
+            locator().key_line((key,)),
+            None,
+            key,
+            "unknown top-level key; use [[study]] (or [[trial]], [[excluded]], [coverage])",
         )
+        for key in data
+        if key not in KINDS
+    ]
+    if not any(key in data for key in KINDS):
+        message = "no [[study]] tables found"
         return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
-    ids = frozenset(t["id"] for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str))
+    if not any(key in data for key in kinds):  # nothing this command reads: leave it be
+        return FileResult(Path(name), (), tuple(problems))
+    from pydantic import ValidationError
+
+    from stemrenal.models import Coverage, Excluded, Study, Trial
+
     studies: list[Study] = []
     indices: list[int] = []
-    for index, table in enumerate(tables):
-        tables[index] = None  # let each parsed table go once validated: halves peak memory
+    ids: frozenset[str] = frozenset()
+    if "study" in data and "study" in kinds:
+        tables = data["study"]
+        if not isinstance(tables, list) or not tables:
+            message = "`study` must be [[study]] tables"
+            return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
+        ids = frozenset(
+            t["id"] for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str)
+        )
+        for index, table in enumerate(tables):
+            tables[index] = None  # let each parsed table go once validated: halves peak memory
+            try:
+                studies.append(Study.model_validate(table))
+                indices.append(index)
+            except ValidationError as exc:
+                problems.extend(_explain(name, locator(), index, table, exc))
+    others = {
+        kind: _records(name, data.get(kind, []), model, kind, locator, problems)
+        for kind, model in (("trial", Trial), ("excluded", Excluded))
+        if kind in kinds
+    }
+    coverage = None
+    if "coverage" in data and "coverage" in kinds:
         try:
-            studies.append(Study.model_validate(table))
-            indices.append(index)
+            coverage = Coverage.model_validate(data["coverage"])
         except ValidationError as exc:
-            problems.extend(_explain(name, locator(), index, table, exc))
-    return FileResult(Path(name), tuple(studies), tuple(problems), tuple(indices), ids)
+            line = locator().key_line(("coverage",))
+            problems.extend(
+                Problem(name, line, None, "coverage." + _dotted(tuple(e["loc"])), _message(e))
+                for e in exc.errors(include_url=False)
+            )
+    return FileResult(
+        Path(name),
+        tuple(studies),
+        tuple(problems),
+        tuple(indices),
+        ids,
+        tuple(others.get("trial", ())),
+        tuple(others.get("excluded", ())),
+        coverage,
+    )
+
+
+def _records(
+    name: str,
+    tables: object,
+    model: Any,
+    kind: str,
+    locator: Callable[[str], Locator],
+    problems: list[Problem],
+) -> list[Any]:
+    """The valid records of one other kind (trials, exclusions); problems for the rest."""
+    from pydantic import ValidationError
+
+    if not isinstance(tables, list):
+        problems.append(Problem(name, None, None, kind, f"`{kind}` must be [[{kind}]] tables"))
+        return []
+    valid = []
+    for index, table in enumerate(tables):
+        try:
+            valid.append(model.model_validate(table))
+        except ValidationError as exc:
+            problems.extend(_explain(name, locator(kind), index, table, exc, kind))
+    return valid
 
 
 def _explain(
-    name: str, locator: Locator, index: int, table: object, exc: ValidationError
+    name: str,
+    locator: Locator,
+    index: int,
+    table: object,
+    exc: ValidationError,
+    kind: str = "study",
 ) -> Iterable[Problem]:
     raw_id = table.get("id") if isinstance(table, dict) else None
     study = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
@@ -185,7 +264,7 @@ def _explain(
         loc = _within(tuple(error["loc"]), str(ctx["field"])) if "field" in ctx else error["loc"]
         loc = tuple(loc)
         line = locator.line(index, loc)
-        yield Problem(name, line, study, _dotted(loc) or "(study)", _message(error))
+        yield Problem(name, line, study, _dotted(loc) or f"({kind})", _message(error), kind)
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 #: Bumped whenever the registry schema changes meaning (the validated-registry cache keys on
 #: it). Kept here, not in `models`, so reading the cache never imports Pydantic.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 __all__ = ["Filters", "Study", "load_registry", "select"]
 
 if TYPE_CHECKING:

@@ -39,6 +39,7 @@ class Facets(NamedTuple):
     outcomes: Sequence[tuple[str, bool, str]]  # (endpoint, primary, comparison) of each outcome
     risk_of_bias: str | None  # the overall judgement, None when not assessed
     cell_class: str | None  # the class of the cell type (vocabulary.toml)
+    given_cells: int | None  # participants in arms given cells, when every such arm says n
 
 
 #: KDIGO GFR categories: stage -> [low, high) in mL/min/1.73 m2 (G3a and G3b as one stage 3).
@@ -81,7 +82,16 @@ def facets_of(study: Study) -> Facets:
         [(o.endpoint, o.primary, o.comparison) for o in study.outcomes],
         judged.overall if judged is not None else None,
         _cell_class(i.cell_type),
+        _given_cells([(arm.role, arm.n) for arm in study.arms]),
     )
+
+
+def _given_cells(arms: Sequence[tuple[str | None, int | None]]) -> int | None:
+    """How many were given cells: the n of the arms whose role is cells, if all report one."""
+    sizes = [n for role, n in arms if role == "cells"]
+    if not sizes or None in sizes:
+        return None
+    return sum(n for n in sizes if n is not None)
 
 
 def trial_facets(trial: Trial) -> Facets:
@@ -92,7 +102,7 @@ def trial_facets(trial: Trial) -> Facets:
     return Facets(
         trial.conditions, i.cell_source, i.cell_type, i.tissue, [], trial.design,
         bool(trial.randomized), None, trial.planned_enrolment, year, trial.cell_free,
-        trial.comparator_classes, [], [], None, None, [], None, _cell_class(i.cell_type),
+        trial.comparator_classes, [], [], None, None, [], None, _cell_class(i.cell_type), None,
     )  # fmt: skip
 
 

@@ -221,17 +221,18 @@ def overlap_groups(studies: Sequence[Study]) -> list[list[Study]]:
     return list(groups.values())
 
 
-def participants(studies: Sequence[Study]) -> int:
+def participants(studies: Sequence[Study], facet: str = "enrolled") -> int:
     """Participants without double counting: overlapping studies count as their largest one.
 
     Studies that share participants (`overlaps`) form a group; the group contributes the
     largest `enrolled` among its members, on the assumption that the smaller reports are
-    subsets of it. Studies that do not report `enrolled` add nothing.
+    subsets of it. Studies that do not report `enrolled` add nothing. With `facet =
+    "given_cells"`, the same count of the participants in arms given cells.
     """
     total = 0
     for group in overlap_groups(studies):
-        sizes = [s.facets.enrolled for s in group if s.facets.enrolled is not None]
-        total += max(sizes, default=0)
+        sizes = [getattr(s.facets, facet) for s in group]
+        total += max((n for n in sizes if n is not None), default=0)
     return total
 
 
@@ -281,6 +282,8 @@ class Summary(NamedTuple):
     enrolment_not_reported: int
     overlap_groups: int
     rows: tuple[Breakdown, ...]
+    given_cells: int = 0  # participants in arms given cells (overlaps counted once)
+    given_cells_studies: int = 0  # the studies whose cell arms all report their n
 
 
 def summarise(studies: Sequence[Study]) -> Summary:
@@ -304,4 +307,6 @@ def summarise(studies: Sequence[Study]) -> Summary:
         enrolment_not_reported=sum(1 for s in studies if s.facets.enrolled is None),
         overlap_groups=sum(1 for g in overlap_groups(studies) if len(g) > 1),
         rows=tuple(rows),
+        given_cells=participants(studies, "given_cells"),
+        given_cells_studies=sum(1 for s in studies if s.facets.given_cells is not None),
     )

@@ -371,3 +371,17 @@ def test_bad_appraisal_through_the_cli_exits_1_and_writes_nothing(
     assert "Traceback" not in result.stderr
     assert "severity.ckd_stages[0]" in result.stderr
     assert not target.exists()
+
+
+def test_summary_counts_the_patients_given_cells(write_registry: Callable[..., Path]) -> None:
+    """Arm roles make "patients given cells" countable; overlapping studies count once."""
+    rct = RCT.replace('[[study.arms]]\nname = "cells"\nn = 10\n', "")
+    rct = rct.replace("[study.intervention]", (
+        '[[study.arms]]\nname = "cells"\nn = 6\nrole = "cells"\n\n'
+        '[[study.arms]]\nname = "placebo"\nn = 4\nrole = "control"\n\n[study.intervention]'
+    ))  # fmt: skip
+    unknown = MINIMAL.replace('"doe-2020-ckd"', '"roe-2021-ckd"')  # an arm without a role
+    path = write_registry(rct + unknown)
+    record = json.loads(run("--registry", str(path), "summary", "--format", "json"))
+    assert (record["given_cells"], record["given_cells_studies"]) == (6, 1)
+    assert "total\tgiven-cells\t1\t6" in run("--registry", str(path), "summary")

@@ -376,6 +376,7 @@ def summary_table(summary: Summary, note: str) -> Table:
             str(summary.randomized),
             str(summary.randomized_participants),
         ),
+        ("total", "given-cells", str(summary.given_cells_studies), str(summary.given_cells)),
     ]
     rows += [(r.dimension, r.term, str(r.studies), str(r.participants)) for r in summary.rows]
     return Table(SUMMARY_COLUMNS, tuple(rows), caption=note)
@@ -410,6 +411,8 @@ def summary_record(summary: Summary, note: str) -> dict[str, Any]:
         "participants_reported_sum": summary.participants_reported_sum,
         "enrolment_not_reported": summary.enrolment_not_reported,
         "overlap_groups": summary.overlap_groups,
+        "given_cells": summary.given_cells,
+        "given_cells_studies": summary.given_cells_studies,
         "participants_counting": note,
     }
     for row in summary.rows:

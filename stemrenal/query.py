@@ -105,6 +105,8 @@ def _at_most(judged: str | None, level: str | None) -> bool:
     """--risk-of-bias LEVEL: judged, and no more severe than LEVEL (`appraisal.RANK`)."""
     if level is None:
         return True
+    if level not in RANK:
+        raise UsageProblem(f"unknown risk-of-bias level {level!r}; use one of {', '.join(RANK)}")
     return judged is not None and RANK[judged] <= RANK[level]
 
 

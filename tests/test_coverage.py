@@ -62,7 +62,7 @@ def test_every_overlap_is_symmetric() -> None:
 
 
 def test_curation_notes_use_words_a_reader_understands() -> None:
-    internal = re.compile(r"evidence (sheet|brief)|seed article|retrieved pages", re.I)
+    internal = re.compile(r"evidence (sheet|brief)|seed article|retrieved pages", re.IGNORECASE)
     for study in BUNDLED.studies:
         assert not [n for n in study.curation_notes if internal.search(n)], study.id
 

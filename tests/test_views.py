@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from stemrenal import query, registry, vocabulary
+from stemrenal import appraisal, query, registry, vocabulary
 from stemrenal.cli import cli
 from stemrenal.models import Study
 from stemrenal.registry import cache
@@ -208,6 +208,17 @@ FILTERS = st.builds(
     min_n=st.none() | st.integers(0, 100),
     since=st.none() | st.integers(2005, 2025),
     exclude_cell_free=st.booleans(),
+    comparators=_terms("comparator"),
+    transplant_settings=_terms("transplant-setting"),
+    cell_classes=_terms("cell-class"),
+    ckd_stages=st.lists(st.integers(1, 5), max_size=2, unique=True).map(tuple),
+    dialysis=st.booleans(),
+    refractory=st.booleans(),
+    primary=st.booleans(),
+    comparisons=st.lists(
+        st.sampled_from(["between-groups", "within-group"]), max_size=2, unique=True
+    ).map(tuple),
+    risk_of_bias=st.none() | st.sampled_from(sorted(appraisal.RANK)),
 )
 
 

@@ -60,6 +60,7 @@ def study_toml(index: int, rng: random.Random, terms: dict[str, list[str]]) -> s
     kind = rng.choice(terms["design"])
     sizes = [rng.randint(5, 80) for _ in range(rng.randint(1, 2))]
     months = rng.choice((3, 6, 12, 18, 24, 36))
+    controlled = kind in {"rct", "non-randomized-controlled"}  # no draw: same files as before
     lines = [
         "[[study]]",
         f'id = "synthetic-{index:06d}"',
@@ -81,6 +82,7 @@ def study_toml(index: int, rng: random.Random, terms: dict[str, list[str]]) -> s
         "[study.design]",
         f'kind = "{kind}"',
         f"randomized = {'true' if kind == 'rct' else 'false'}",
+        f'comparator_classes = ["{"usual-care" if controlled else "none"}"]',
         "",
     ]
     for number, n in enumerate(sizes, 1):
@@ -100,6 +102,7 @@ def study_toml(index: int, rng: random.Random, terms: dict[str, list[str]]) -> s
             f'timepoint = "{months} months"',
             'result = "Synthetic result, no real data"',
             'direction = "no-difference"',
+            f'comparison = "{"between-groups" if controlled else "within-group"}"',
             "",
         ]
     lines += [

@@ -84,7 +84,10 @@ def write_markdown(table: Table, options: OutputOptions, stream: TextIO) -> None
 
 
 #: Share of the terminal width for long-text columns in the table (others get 1).
-_RATIOS = {"limitations": 4, "finding": 4, "result": 3, "title": 3, "population": 3, "safety": 3}
+_RATIOS = {
+    "limitations": 4, "finding": 4, "summary": 4, "result": 3, "title": 3, "population": 3,
+    "safety": 3, "trial": 3,
+}  # fmt: skip
 
 
 def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:

@@ -266,6 +266,12 @@ class Intervention(StrictModel):
     doses: Count | None = None
 
 
+def _cell_free(intervention: Intervention) -> bool:
+    """True for products that are not cells (e.g. extracellular vesicles)."""
+    cell_type = intervention.cell_type
+    return cell_type is not None and vocabulary.term("cell-type", cell_type).cell_free
+
+
 Direction = Literal["improved", "worsened", "no-difference", "mixed"]
 
 
@@ -598,8 +604,7 @@ class Study(StrictModel):
     @property
     def cell_free(self) -> bool:
         """True for products that are not cells (e.g. extracellular vesicles)."""
-        cell_type = self.intervention.cell_type
-        return cell_type is not None and vocabulary.term("cell-type", cell_type).cell_free
+        return _cell_free(self.intervention)
 
     @cached_property
     def facets(self) -> Facets:
@@ -697,8 +702,8 @@ class Trial(StrictModel):
 
     @property
     def cell_free(self) -> bool:
-        cell_type = self.intervention.cell_type
-        return cell_type is not None and vocabulary.term("cell-type", cell_type).cell_free
+        """True for products that are not cells (e.g. extracellular vesicles)."""
+        return _cell_free(self.intervention)
 
     @cached_property
     def facets(self) -> Facets:

@@ -287,6 +287,29 @@ def test_a_stream_closed_before_the_start_is_no_failure(args: list[str], closed:
         assert len(out.splitlines()) == 4  # header, two studies, the status line
 
 
+@pytest.mark.parametrize(
+    ("redirect", "message"),
+    [
+        (">&-", "Error: cannot write the output: standard output is closed"),
+        (">/dev/full", "Error: cannot write to standard output: No space left on device"),
+    ],
+    ids=["stdout-closed", "disk-full"],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(redirect: str, message: str) -> None:
+    if redirect == ">/dev/full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    script = f'"$@" {redirect}; echo "status $?" >&3'
+    result = subprocess.run(
+        ["bash", "-c", f"exec 3>&1; {script}", "_", *COMMAND, "list"],
+        capture_output=True,
+        env=_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.stdout.decode() == "status 1\n"
+    assert result.stderr.decode().splitlines() == [message]
+
+
 def test_a_caller_of_main_keeps_its_system_exit(tmp_path: Path) -> None:
     """Only the program leaves with os._exit; code that calls `main` gets SystemExit back."""
     log = tmp_path / "log.txt"

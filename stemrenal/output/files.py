@@ -20,8 +20,15 @@ from stemrenal.errors import OutputError
 def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
     """Yield stdout, or a temporary file that replaces ``path`` only if the block succeeds."""
     if path is None or str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        if sys.stdout is None:  # closed before the program started (`>&-`, some cron setups)
+            raise OutputError("cannot write the output: standard output is closed")
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader left (`| head`): handled where the program ends
+            raise
+        except OSError as exc:  # a full disk behind `>`, a lost device: one line, exit 1
+            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
         return
     import tempfile  # only a file needs it, not stdout
 

@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from stemrenal import appraisal, vocabulary
 from stemrenal.durations import parse_duration
-from stemrenal.facets import Facets, facets_of
+from stemrenal.facets import Facets, facets_of, trial_facets
 from stemrenal.text import did_you_mean, first_control, quoted
 
 
@@ -708,8 +708,6 @@ class Trial(StrictModel):
     @cached_property
     def facets(self) -> Facets:
         """Trials answer the same filters as studies where they hold the facet."""
-        from stemrenal.facets import trial_facets
-
         return trial_facets(self)
 
 

@@ -31,8 +31,7 @@ def _open(target: str | None, kinds: tuple[str, ...] = ("study",)) -> Registry:
     """
     from stemrenal import registry
 
-    obj = click.get_current_context().find_root().obj
-    return registry.open_registry(tuple(obj or ()), lazy=True, target=target, kinds=kinds)
+    return registry.open_registry(_paths(), lazy=True, target=target, kinds=kinds)
 
 
 def _paths() -> tuple[str, ...]:

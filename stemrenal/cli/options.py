@@ -122,7 +122,7 @@ class StudyIdType(click.ParamType[str]):
         from stemrenal import registry
 
         paths = ctx.find_root().params.get("registry") or ()
-        studies, _ = registry.check(paths, lazy=True)
+        studies = registry.inspect(paths, lazy=True, kinds=("study",)).studies
         return [CompletionItem(s.id) for s in studies if s.id.startswith(incomplete)]
 
 

@@ -295,12 +295,6 @@ SAFETY_DEFAULTS = (
 SAFETY_TABLE_DEFAULTS = ("study_citation", "summary", "evidence", "limitations")
 
 
-def safety_table(rows: Sequence[SafetyRow], names: Sequence[str]) -> Table:
-    """Safety events as rows of the named columns."""
-    getters = [SAFETY_COLUMNS[name] for name in names]
-    return Table(tuple(names), tuple(tuple(as_text(get(s, e)) for get in getters) for s, e in rows))
-
-
 def safety_records(rows: Sequence[SafetyRow]) -> list[dict[str, Any]]:
     """One object per event (or per study whose events are not itemised)."""
     names = [n for n in SAFETY_COLUMNS if n not in {"study_citation", "summary", "evidence"}]
@@ -343,20 +337,6 @@ def choose_columns(
             option="--columns",
         )
     return tuple(requested)
-
-
-def study_table(studies: Sequence[Study], names: Sequence[str]) -> Table:
-    """Studies as rows of the named columns."""
-    getters = [STUDY_COLUMNS[name] for name in names]
-    rows = tuple(tuple(as_text(get(s)) for get in getters) for s in studies)
-    return Table(tuple(names), rows)
-
-
-def outcome_table(pairs: Sequence[tuple[Study, Outcome]], names: Sequence[str]) -> Table:
-    """Outcomes as rows of the named columns."""
-    getters = [OUTCOME_COLUMNS[name] for name in names]
-    rows = tuple(tuple(as_text(get(s, o)) for get in getters) for s, o in pairs)
-    return Table(tuple(names), rows)
 
 
 def project(table: Table, names: Sequence[str]) -> Table:
@@ -504,24 +484,26 @@ TRIAL_DEFAULTS = (
 TRIAL_TABLE_DEFAULTS = ("trial", "design", "cells", "size", "status", "dates", "finding")
 
 
-def trial_table(trials: Sequence[Trial], names: Sequence[str]) -> Table:
-    getters = [TRIAL_COLUMNS[name] for name in names]
-    return Table(tuple(names), tuple(tuple(as_text(get(t)) for get in getters) for t in trials))
-
-
 def trial_records(trials: Sequence[Trial]) -> list[dict[str, Any]]:
     return [t.model_dump(mode="json") for t in trials]
 
 
 class Catalogue(NamedTuple):
     """What a row command can print: its columns, the defaults for a person and for a pipe,
-    and how its rows become a table or records."""
+    and how its rows become records. A row is one record, or (with `pairs`) a tuple whose
+    parts each getter takes, such as (study, outcome)."""
 
     columns: Mapping[str, Callable[..., object]]
     terminal: tuple[str, ...]
     plain: tuple[str, ...]
-    table: Callable[[Any, Sequence[str]], Table]
     records: Callable[[Any], Any]
+    pairs: bool = False
+
+    def table(self, rows: Sequence[Any], names: Sequence[str]) -> Table:
+        """The rows as a table of the named columns."""
+        getters = [self.columns[name] for name in names]
+        parts = rows if self.pairs else [(row,) for row in rows]
+        return Table(tuple(names), tuple(tuple(as_text(g(*p)) for g in getters) for p in parts))
 
     def check(self, requested: Sequence[str] | None) -> None:
         """A wrong --columns fails before anything is read or written."""
@@ -537,11 +519,11 @@ class Catalogue(NamedTuple):
         return Result(records=lambda: self.records(rows), table=table)
 
 
-STUDIES = Catalogue(STUDY_COLUMNS, STUDY_TABLE_DEFAULTS, STUDY_DEFAULTS, study_table, study_records)
+STUDIES = Catalogue(STUDY_COLUMNS, STUDY_TABLE_DEFAULTS, STUDY_DEFAULTS, study_records)
 OUTCOMES = Catalogue(
-    OUTCOME_COLUMNS, OUTCOME_TABLE_DEFAULTS, OUTCOME_DEFAULTS, outcome_table, outcome_records
+    OUTCOME_COLUMNS, OUTCOME_TABLE_DEFAULTS, OUTCOME_DEFAULTS, outcome_records, pairs=True
 )
 SAFETY = Catalogue(
-    SAFETY_COLUMNS, SAFETY_TABLE_DEFAULTS, SAFETY_DEFAULTS, safety_table, safety_records
+    SAFETY_COLUMNS, SAFETY_TABLE_DEFAULTS, SAFETY_DEFAULTS, safety_records, pairs=True
 )
-TRIALS = Catalogue(TRIAL_COLUMNS, TRIAL_TABLE_DEFAULTS, TRIAL_DEFAULTS, trial_table, trial_records)
+TRIALS = Catalogue(TRIAL_COLUMNS, TRIAL_TABLE_DEFAULTS, TRIAL_DEFAULTS, trial_records)

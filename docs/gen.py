@@ -47,3 +47,19 @@ def layout() -> None:
         rel = path.relative_to(ROOT)
         lines.append(f"- `{rel}`: {_summary(path)}")
     cog.outl("\n".join(lines))
+
+
+def output(command: str) -> None:
+    """What a command prints, pasted as it is (e.g. a Markdown table rendered in the README):
+    `cog --check` then fails when the registry or the code changes what it prints."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from stemrenal.cli import cli
+
+    args = shlex.split(command)
+    assert args[0] == "stemrenal", command
+    result = CliRunner().invoke(cli, args[1:], prog_name="stemrenal")
+    assert result.exit_code == 0, result.output
+    cog.out(result.stdout)

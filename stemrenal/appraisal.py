@@ -70,3 +70,26 @@ SafetyKind = Literal[
     "thrombosis",
     "other",
 ]
+
+
+#: GRADE certainty of a body of evidence, highest first.
+CERTAINTY = ("high", "moderate", "low", "very-low")
+
+#: GRADE's reasons to rate down, and the ratings each allows with how many levels they take
+#: off (GRADE handbook, section 5: "not serious / serious / very serious"; publication bias
+#: "undetected / strongly suspected").
+GRADE_DOMAINS: dict[str, dict[str, int]] = {
+    "risk-of-bias": {"not-serious": 0, "serious": 1, "very-serious": 2},
+    "inconsistency": {"not-serious": 0, "serious": 1, "very-serious": 2},
+    "indirectness": {"not-serious": 0, "serious": 1, "very-serious": 2},
+    "imprecision": {"not-serious": 0, "serious": 1, "very-serious": 2},
+    "publication-bias": {"undetected": 0, "strongly-suspected": 1},
+}
+
+#: Where GRADE starts: randomized trials high, non-randomized studies low.
+GRADE_START = {"rct": "high", "non-randomized-controlled": "low"}
+
+
+def rated_down(start: str, levels: int) -> str:
+    """The certainty `levels` below `start`, never below very low."""
+    return CERTAINTY[min(CERTAINTY.index(start) + levels, len(CERTAINTY) - 1)]

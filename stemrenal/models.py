@@ -744,13 +744,96 @@ class Coverage(StrictModel):
     limitations: list[Text] = _empty()
 
 
+class GradeDomain(StrictModel):
+    """One GRADE reason to rate down, with the rating and why."""
+
+    domain: Text
+    rating: Text
+    reason: Text = _described("Why, in words a reviewer can check against the studies.")
+
+
+class Certainty(StrictModel):
+    """A GRADE-style judgement of a body of evidence: how sure one can be of an effect on one
+    endpoint in one disease, with the reason for every domain and who judged it."""
+
+    id: Slug
+    disease: DiseaseTerm
+    endpoint: EndpointTerm
+    comparison: Text = _described("What was compared, e.g. 'MSC with standard care vs placebo'.")
+    studies: Annotated[list[Slug], Field(min_length=1)] = _described(
+        "The registry's studies that make up this body of evidence."
+    )
+    start: Literal["high", "low"] = _described(
+        "Where GRADE starts: high for randomized trials, low for non-randomized studies."
+    )
+    certainty: Literal["high", "moderate", "low", "very-low"] = _described(
+        "start, rated down one level per serious and two per very serious domain."
+    )
+    effect: Text = _described("What the evidence shows, in words, with studies and people.")
+    domains: Annotated[list[GradeDomain], Field(min_length=1)]
+    assessor: Literal["curator", "review"] = _described(
+        "curator: the registry's curator; review: a published review's Summary of Findings."
+    )
+    basis: Literal["abstract", "full-text", "review"] = _described(
+        "What the judgement was made from."
+    )
+    review: Text | None = _described("With assessor = review: its citation.", default=None)
+    source: Source | None = _described(
+        "With assessor = review: the page of its Summary of Findings.", default=None
+    )
+    assessed: IsoDate
+    notes: list[Text] = _empty()
+
+    @model_validator(mode="after")
+    def _graded(self) -> Certainty:
+        expected = list(appraisal.GRADE_DOMAINS)
+        levels = 0
+        for number, domain in enumerate(self.domains):
+            where = f"domains[{number}]"
+            ratings = appraisal.GRADE_DOMAINS.get(domain.domain)
+            if ratings is None:
+                raise _fail(
+                    "domain",
+                    f"{quoted(domain.domain)} is not a GRADE domain ({', '.join(expected)})",
+                    where,
+                )
+            if domain.rating not in ratings:
+                raise _fail(
+                    "rating",
+                    f"{quoted(domain.rating)} is not a rating of {domain.domain} "
+                    f"({', '.join(ratings)})",
+                    where,
+                )
+            levels += ratings[domain.rating]
+        if [d.domain for d in self.domains] != expected:
+            raise _fail(
+                "domains",
+                f"give the GRADE domains once each, in order: {', '.join(expected)}",
+                "domains",
+            )
+        graded = appraisal.rated_down(self.start, levels)
+        if graded != self.certainty:
+            raise _fail(
+                "certainty",
+                f"certainty {self.certainty!r} does not follow from start {self.start!r} rated "
+                f"down {levels} level(s); that gives {graded!r}",
+                "certainty",
+            )
+        if self.assessor == "review" and (self.review is None or self.source is None):
+            raise _fail(
+                "review", "assessor = review needs the review's citation and source", "review"
+            )
+        return self
+
+
 class RegistryFile(StrictModel):
-    """One registry file: `[[study]]` tables, and optionally `[[trial]]` and `[[excluded]]`
-    tables and one `[coverage]` statement."""
+    """One registry file: `[[study]]` tables, and optionally `[[trial]]`, `[[excluded]]` and
+    `[[certainty]]` tables and one `[coverage]` statement."""
 
     study: list[Study] = _empty()
     trial: list[Trial] = _empty()
     excluded: list[Excluded] = _empty()
+    certainty: list[Certainty] = _empty()
     coverage: Coverage | None = None
 
 

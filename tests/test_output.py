@@ -13,6 +13,7 @@ from stemrenal.cli import cli
 from stemrenal.output import (
     CITATION,
     DOCUMENT,
+    FIGURES,
     ROWS,
     SUFFIXES,
     TABULAR,
@@ -37,6 +38,9 @@ COMMANDS: dict[str, tuple[list[str], tuple[Format, ...]]] = {
     "about": (["about"], DOCUMENT),
     "show": (["show", "ranjbar-2022-lupus-nephritis"], DOCUMENT),
     "cite": (["cite"], CITATION),
+    "evidence": (["evidence"], TABULAR),
+    "map": (["map"], (*TABULAR, *FIGURES)),
+    "rob": (["rob"], (*TABULAR, Format.ROBVIS, *FIGURES)),
 }
 
 

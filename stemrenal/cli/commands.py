@@ -14,7 +14,7 @@ import click
 from stemrenal.appraisal import SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
-from stemrenal.output import CITATION, DOCUMENT, Format
+from stemrenal.output import CITATION, DOCUMENT, FIGURES, TABULAR, Format
 
 if TYPE_CHECKING:
     from stemrenal.output import OutputOptions
@@ -213,6 +213,149 @@ def summary(filters: Filters, output: OutputOptions) -> None:
         output,
     )
     _notice(result.studies)
+
+
+@cli.command("evidence")
+@filter_options
+@click.option(
+    "--by",
+    type=click.Choice(["endpoint", "disease"]),
+    default="endpoint",
+    show_default=True,
+    help="One row per endpoint, or per disease and endpoint.",
+)
+@output_options(sortable=False)
+def evidence(filters: Filters, by: str, output: OutputOptions) -> None:
+    """Summarise the evidence per endpoint: what controlled comparisons found, kept apart
+    from before/after results, with risk of bias and the certainty of the evidence.
+
+    One row per endpoint (per disease and endpoint with --by disease), like a GRADE Summary
+    of Findings: studies and participants (overlaps counted once) by design; how many
+    controlled studies found the cells better, no different or worse than the control
+    (primary outcomes counted); the same for studies with only before/after results; the
+    risk of bias of the controlled studies; and the certainty record with its reasons, or
+    "not assessed". Every filter applies; --endpoint, --primary and --comparison also narrow
+    the outcomes counted.
+
+    \b
+    Example:
+      stemrenal evidence --disease lupus
+    """
+    from stemrenal import synthesis
+    from stemrenal.output import write
+    from stemrenal.output.synthesis import EVIDENCE_COLUMNS, evidence_result
+    from stemrenal.output.tables import choose_columns
+
+    choose_columns(output.columns, list(EVIDENCE_COLUMNS), ())
+    registry = _open(output.path, ("study", "certainty"))
+    studies = registry.select(filters)
+    rows = synthesis.evidence_rows(
+        studies, filters, registry.certainties, by_disease=by == "disease"
+    )
+    write(evidence_result(rows, output.columns), output)
+    _notice(len(rows), "outcomes")
+
+
+@cli.command("map")
+@filter_options
+@click.option(
+    "--columns-by",
+    type=click.Choice(["cell-type", "cell-source", "tissue", "cell-class"]),
+    default="cell-type",
+    show_default=True,
+    help="What the columns are.",
+)
+@click.option(
+    "--colour-by",
+    "--color-by",
+    "colour_by",
+    type=click.Choice(["design", "risk-of-bias"]),
+    default="design",
+    show_default=True,
+    help="Figure only: colour bubbles by strongest design or by worst risk of bias.",
+)
+@output_options(
+    sortable=False,
+    formats=(*TABULAR, *FIGURES),
+    format_help="Default: a grid on a terminal, TSV otherwise; svg, png or pdf draw the "
+    "figure (also chosen by the --output suffix; needs the plot extra).",
+)
+def evidence_map(filters: Filters, columns_by: str, colour_by: str, output: OutputOptions) -> None:
+    """Map the evidence: diseases by cell type (or source, tissue, class).
+
+    Each cell gives studies and participants (overlaps counted once) and the strongest
+    design, and marks "null" where controlled results found no benefit. On a terminal a
+    grid; -o map.svg, map.png or map.pdf draws bubbles sized by participants, coloured by
+    strongest design (or --colour-by risk-of-bias).
+
+    \b
+    Examples:
+      stemrenal map
+      stemrenal map --columns-by cell-class -o map.png
+    """
+    from stemrenal import synthesis
+    from stemrenal.output import write
+    from stemrenal.output.synthesis import MAP_COLUMNS, filters_caption, footnote, map_result
+    from stemrenal.output.tables import choose_columns
+
+    choose_columns(output.columns, list(MAP_COLUMNS), ())
+    registry = _open(output.path, ("study", "coverage"))
+    cells = synthesis.map_cells(registry.select(filters), columns_by, filters)
+    title = f"Evidence map: disease by {columns_by.replace('-', ' ')} ({filters_caption(filters)})"
+
+    def figure(fmt: Format) -> bytes:
+        from stemrenal.output.figures import map_figure
+
+        return map_figure(cells, columns_by, colour_by, title, footnote(registry.coverage), fmt)
+
+    write(map_result(cells, columns_by, output.columns, figure), output, (*TABULAR, *FIGURES))
+    _notice(len(cells), "studies")
+
+
+@cli.command("rob")
+@filter_options
+@click.option(
+    "--tool",
+    type=click.Choice(["rob2", "robins-i"]),
+    default="rob2",
+    show_default=True,
+    help="rob2 (randomized trials) or robins-i (non-randomized controlled studies).",
+)
+@output_options(
+    sortable=False,
+    formats=(*TABULAR, Format.ROBVIS, *FIGURES),
+    format_help="Default: a table on a terminal, TSV otherwise. robvis: CSV in the layout "
+    "robvis's rob_traffic_light() and rob_summary() read; svg, png or pdf draw the "
+    "traffic-light plot (needs the plot extra).",
+)
+def rob(filters: Filters, tool: str, output: OutputOptions) -> None:
+    """List risk-of-bias judgements domain by domain, one study per row, for one tool.
+
+    Only studies judged with --tool are listed. Weight is participants enrolled (empty where
+    not reported; use robvis's rob_summary(weighted = FALSE) then).
+
+    \b
+    Examples:
+      stemrenal rob --format robvis -o rob2.csv
+      stemrenal rob --tool robins-i -o robins-i.png
+    """
+    from stemrenal import synthesis
+    from stemrenal.appraisal import TOOL_LABELS
+    from stemrenal.output import write
+    from stemrenal.output.synthesis import bias_result, filters_caption, footnote
+
+    registry = _open(output.path, ("study", "coverage"))
+    rows = synthesis.bias_rows(registry.select(filters, output.sort, output.limit), tool)
+    title = f"Risk of bias ({TOOL_LABELS[tool]}): {filters_caption(filters)}"
+
+    def figure(fmt: Format) -> bytes:
+        from stemrenal.output.figures import traffic_light
+
+        return traffic_light(rows, tool, title, footnote(registry.coverage), fmt)
+
+    result = bias_result(rows, tool, output.columns, figure)
+    write(result, output, (*TABULAR, Format.ROBVIS, *FIGURES))
+    _notice(len(rows))
 
 
 @cli.command("show")

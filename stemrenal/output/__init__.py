@@ -31,6 +31,10 @@ class Format(str, Enum):
     RIS = "ris"
     CSL_JSON = "csl-json"
     VANCOUVER = "vancouver"
+    ROBVIS = "robvis"
+    SVG = "svg"
+    PNG = "png"
+    PDF = "pdf"
 
 
 #: The formats of commands that print rows (list, outcomes, summary, vocab).
@@ -39,6 +43,8 @@ TABULAR = (Format.TABLE, Format.CSV, Format.TSV, Format.JSON, Format.JSONL, Form
 DOCUMENT = (Format.TABLE, Format.JSON, Format.MARKDOWN)
 #: The formats of `cite`: citation styles.
 CITATION = (Format.BIBTEX, Format.RIS, Format.CSL_JSON, Format.VANCOUVER)
+#: Figures (`map`, `rob`): drawn by the plotting extra, written as bytes.
+FIGURES = (Format.SVG, Format.PNG, Format.PDF)
 
 #: What a file's suffix asks for; where it names several, the first the command writes wins
 #: (.json is JSON for `list`, CSL-JSON for `cite`).
@@ -55,6 +61,9 @@ SUFFIXES: dict[str, tuple[Format, ...]] = {
     ".bibtex": (Format.BIBTEX,),
     ".ris": (Format.RIS,),
     ".txt": (Format.VANCOUVER,),
+    ".svg": (Format.SVG,),
+    ".png": (Format.PNG,),
+    ".pdf": (Format.PDF,),
 }
 
 
@@ -78,6 +87,7 @@ class Result(NamedTuple):
     table: Callable[[Format], Table] | None = None  # table, csv, tsv, markdown
     document: Callable[[], Document] | None = None  # one study: table (as text), markdown
     citations: Callable[[], Sequence[Study]] | None = None  # the citation styles
+    figure: Callable[[Format], bytes] | None = None  # svg, png, pdf: the file's bytes
 
 
 class Defaults(NamedTuple):

@@ -29,6 +29,7 @@ class Table(NamedTuple):
     headers: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     caption: str | None = None
+    fit: bool = False  # a grid: columns as wide as their text, never stretched or folded
 
 
 def as_text(value: object) -> Cell:
@@ -343,7 +344,7 @@ def project(table: Table, names: Sequence[str]) -> Table:
     """The table with only the named columns, in that order."""
     index = [table.headers.index(name) for name in names]
     rows = tuple(tuple(row[i] for i in index) for row in table.rows)
-    return Table(tuple(names), rows, table.caption)
+    return Table(tuple(names), rows, table.caption, table.fit)
 
 
 def summary_table(summary: Summary, note: str) -> Table:

@@ -108,10 +108,9 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     )
     rich_table = RichTable(
         box=box.ROUNDED if terminal else None,
-        expand=terminal,
+        expand=terminal and not table.fit,
         show_header=options.header,
         show_lines=terminal,
-        caption=Text(strip_controls(table.caption)) if table.caption else None,
         pad_edge=terminal,
         collapse_padding=not terminal,
     )
@@ -119,17 +118,19 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     short = sum(1 for name in table.headers if name not in _RATIOS) or 1
     narrow = min(40, max(10, (console.width - 40) // short))
     for name in table.headers:
-        ratio = _RATIOS.get(name) if terminal else None
+        ratio = _RATIOS.get(name) if terminal and not table.fit else None
         rich_table.add_column(
             Text(name),
             overflow="fold",
             ratio=ratio,
-            max_width=None if ratio or not terminal else narrow,
-            no_wrap=not terminal,
+            max_width=None if ratio or not terminal or table.fit else narrow,
+            no_wrap=not terminal or table.fit,
         )
     for row in table.rows:
         rich_table.add_row(*(_rich_cell(cell, Text) for cell in row))
     console.print(rich_table)
+    if table.caption:  # below the table at the console's width, not squeezed to the table's
+        console.print(Text(strip_controls(table.caption, multiline=True)))
 
 
 def _rich_cell(cell: Cell, text: Any) -> Any:
@@ -236,6 +237,30 @@ def _citations(result: Result, fmt: Format, options: OutputOptions, out: TextIO,
     out.write(render(_needs(result.citations, fmt), fmt.value))
 
 
+def _robvis(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
+    """robvis's layout: CSV with a header whatever --no-header says (read.csv expects one)."""
+    if result.table is None:
+        raise ValueError(f"this command writes no {fmt.value}")
+    write_delimited(result.table(fmt), options._replace(header=True), out, tab=False)
+
+
+def _figure(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
+    """A figure's bytes, to a file or a pipe; never onto a terminal."""
+    from stemrenal.errors import UsageProblem
+
+    if tty:
+        raise UsageProblem(
+            f"a {fmt.value} figure is binary; write it to a file with -o FILE.{fmt.value}",
+            option="--format",
+        )
+    if result.figure is None:
+        raise ValueError(f"this command writes no {fmt.value}")
+    data = result.figure(fmt)
+    out.flush()
+    out.buffer.write(data)
+    out.buffer.flush()
+
+
 #: One writer for every format (tests/test_output.py checks that none is missing).
 WRITERS: dict[Format, Writer] = {
     Format.TABLE: _readable,
@@ -248,4 +273,8 @@ WRITERS: dict[Format, Writer] = {
     Format.RIS: _citations,
     Format.CSL_JSON: _citations,
     Format.VANCOUVER: _citations,
+    Format.ROBVIS: _robvis,
+    Format.SVG: _figure,
+    Format.PNG: _figure,
+    Format.PDF: _figure,
 }

@@ -20,7 +20,7 @@ from stemrenal.registry.read import FileResult, read_file
 from stemrenal.text import did_you_mean
 
 if TYPE_CHECKING:
-    from stemrenal.models import Coverage, Excluded, Study, Trial
+    from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
     from stemrenal.query import Filters
 
 #: Environment variable naming registry files or directories, separated by os.pathsep.
@@ -91,12 +91,14 @@ class Registry:
         trials: Sequence[Trial] = (),
         excluded: Sequence[Excluded] = (),
         coverage: Coverage | None = None,
+        certainties: Sequence[Certainty] = (),
     ) -> None:
         self.paths = tuple(paths)
         self.studies = studies
         self.trials = trials
         self.excluded = excluded
         self.coverage = coverage
+        self.certainties = certainties
 
     def __len__(self) -> int:
         return len(self.studies)
@@ -164,7 +166,9 @@ def open_registry(
     found = inspect(paths, lazy=lazy, kinds=kinds)
     if found.problems:
         raise RegistryError(found.problems)
-    return Registry(paths, found.studies, found.trials, found.excluded, found.coverage)
+    return Registry(
+        paths, found.studies, found.trials, found.excluded, found.coverage, found.certainties
+    )
 
 
 class Inspection(NamedTuple):
@@ -176,6 +180,7 @@ class Inspection(NamedTuple):
     trials: tuple[Trial, ...] = ()
     excluded: tuple[Excluded, ...] = ()
     coverage: Coverage | None = None
+    certainties: tuple[Certainty, ...] = ()
 
 
 def check(
@@ -213,17 +218,19 @@ def inspect(
             problems.extend(cross_check(origins, known))
         trials = tuple(t for result in results for t in result.trials)
         excluded = tuple(e for result in results for e in result.excluded)
+        certainties = tuple(c for result in results for c in result.certainties)
         statements = [(r.path, r.coverage) for r in results if r.coverage is not None]
-        if trials or excluded or len(statements) > 1:
+        if trials or excluded or certainties or len(statements) > 1:
             problems.extend(_other_records(results, known))
     coverage = statements[0][1] if statements else None
+    others = (trials, excluded, coverage, certainties)
     if not lazy:
         studies = tuple(study for result in results for study in result.studies)
-        return Inspection(studies, problems, files, trials, excluded, coverage)
+        return Inspection(studies, problems, files, *others)
     from stemrenal.registry.cached import chain
 
     studies_lazy = chain([result.studies for result in results])
-    return Inspection(studies_lazy, problems, files, trials, excluded, coverage)
+    return Inspection(studies_lazy, problems, files, *others)
 
 
 def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Problem]:
@@ -246,6 +253,7 @@ def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Probl
                 problems.append(
                     Problem(str(result.path), None, trial.id, "published_as", message, "trial")
                 )
+    problems.extend(_certainty_studies(results, known))
     statements = [r.path for r in results if r.coverage is not None]
     problems.extend(
         Problem(str(p), None, None, "coverage", f"a second statement (first in {statements[0]})")
@@ -254,12 +262,39 @@ def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Probl
     return problems
 
 
+def _certainty_studies(results: Sequence[FileResult], known: set[str]) -> list[Problem]:
+    """A certainty record judges real studies: each exists, has the disease and reports the
+    endpoint (read from facets, so a warm run builds no study for it)."""
+    facets = {s.id: s.facets for r in results for s in r.studies}
+    problems: list[Problem] = []
+    for result in results:
+        for record in result.certainties:
+            for study_id in record.studies:
+                v = facets.get(study_id)
+                if v is None:
+                    message = (
+                        f"names unknown study {study_id!r}"
+                        if study_id not in known
+                        else f"study {study_id!r} is not valid"
+                    )
+                elif record.disease not in v.conditions:
+                    message = f"study {study_id!r} is not about {record.disease}"
+                elif record.endpoint not in v.endpoints:
+                    message = f"study {study_id!r} reports no {record.endpoint} outcome"
+                else:
+                    continue
+                path = str(result.path)
+                problems.append(Problem(path, None, record.id, "studies", message, "certainty"))
+    return problems
+
+
 def _unique_records(results: Sequence[FileResult]) -> list[Problem]:
-    """Trial and exclusion ids are unique within their kind."""
+    """Trial, exclusion and certainty ids are unique within their kind."""
     problems: list[Problem] = []
     for kind, records in (
         ("trial", [(r.path, t) for r in results for t in r.trials]),
         ("excluded", [(r.path, e) for r in results for e in r.excluded]),
+        ("certainty", [(r.path, c) for r in results for c in r.certainties]),
     ):
         seen: set[str] = set()
         for path, record in records:

@@ -19,7 +19,7 @@ from stemrenal.text import quoted
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from stemrenal.models import Coverage, Excluded, Study, Trial
+    from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
     from stemrenal.registry.locate import Locator
 
 
@@ -38,6 +38,7 @@ class FileResult(NamedTuple):
     trials: tuple[Trial, ...] = ()
     excluded: tuple[Excluded, ...] = ()
     coverage: Coverage | None = None
+    certainties: tuple[Certainty, ...] = ()
 
     def names(self) -> tuple[Sequence[str], Iterable[str]]:
         """The studies' ids in order, and every id they overlap: all the cross-file rules read.
@@ -148,7 +149,7 @@ def _parse(name: str, text: str) -> tuple[dict[str, Any], Problem | None]:
 
 
 #: The record kinds a registry file may hold, as top-level keys.
-KINDS = ("study", "trial", "excluded", "coverage")
+KINDS = ("study", "trial", "excluded", "certainty", "coverage")
 
 
 def _validate(
@@ -167,7 +168,7 @@ def _validate(
             locator().key_line((key,)),
             None,
             key,
-            "unknown top-level key; use [[study]] (or [[trial]], [[excluded]], [coverage])",
+            "unknown top-level key; use [[study]] (or [[trial]], [[excluded]], [[certainty]], [coverage])",
         )
         for key in data
         if key not in KINDS
@@ -179,7 +180,7 @@ def _validate(
         return FileResult(Path(name), (), tuple(problems))
     from pydantic import ValidationError
 
-    from stemrenal.models import Coverage, Excluded, Study, Trial
+    from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
 
     studies: list[Study] = []
     indices: list[int] = []
@@ -201,7 +202,7 @@ def _validate(
                 problems.extend(_explain(name, locator(), index, table, exc))
     others = {
         kind: _records(name, data.get(kind, []), model, kind, locator, problems)
-        for kind, model in (("trial", Trial), ("excluded", Excluded))
+        for kind, model in (("trial", Trial), ("excluded", Excluded), ("certainty", Certainty))
         if kind in kinds
     }
     coverage = None
@@ -223,6 +224,7 @@ def _validate(
         tuple(others.get("trial", ())),
         tuple(others.get("excluded", ())),
         coverage,
+        tuple(others.get("certainty", ())),
     )
 
 

@@ -43,6 +43,14 @@ def test_the_readme_has_examples_to_check() -> None:
     assert len(EXAMPLES) >= 10
 
 
+def test_the_readme_says_how_many_studies_the_registry_holds() -> None:
+    from stemrenal import registry
+
+    said = re.search(r"holds (\d+) studies", README.read_text(encoding="utf-8"))
+    assert said is not None
+    assert int(said.group(1)) == len(registry.open_registry().studies)
+
+
 @pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
 def test_readme_example_prints_what_it_shows(command: str, expected: str) -> None:
     tools = [word for word in ("jq",) if f"| {word}" in command]

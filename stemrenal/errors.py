@@ -48,8 +48,9 @@ class StemrenalError(Exception):
 class RegistryError(StemrenalError):
     """The registry could not be loaded; carries every problem found, not just the first."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], what: str = "registry") -> None:
         self.problems = problems
+        self.what = what  # "registry", or the other file that was read ("claims file")
         lines = [str(p) for p in problems]
         lines.append(f"{plural(len(problems), 'problem')} found")
         super().__init__("\n".join(lines))

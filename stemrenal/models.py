@@ -164,6 +164,9 @@ Source = Annotated[
     Text, Field(description="The URL (or identifier) this was read in; also in `sources`.")
 ]
 
+#: Fields a claim compares as numbers (`stemrenal check`).
+CLAIM_NUMBER_FIELDS = ("enrolled", "year", "follow_up_months")
+
 #: Controlled designs: compared with a concurrent or external control group.
 CONTROLLED = frozenset(appraisal.TOOL_FOR_DESIGN)
 
@@ -823,6 +826,108 @@ class Certainty(StrictModel):
             raise _fail(
                 "review", "assessor = review needs the review's citation and source", "review"
             )
+        return self
+
+
+# ----------------------------------------------------------------------------- claims files
+# `stemrenal check`: what an article states about studies (compared in `claims`).
+
+
+class Article(StrictModel):
+    """The article whose claims are checked."""
+
+    title: Text
+    publisher: Text
+    url: Text | None = _described("Where the article was read, when known.", default=None)
+    date: IsoDate | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]+)?$")] = _described(
+        "The article's language (BCP 47, e.g. zh, en)."
+    )
+    checked: IsoDate = _described("When its claims were checked against the registry.")
+    notes: list[Text] = _empty()
+
+
+class Claim(StrictModel):
+    """One thing the article states about a study: the words, and what they assert."""
+
+    quote: Text = _described("The article's words, verbatim, in its language.")
+    translation: Text | None = _described(
+        "An English translation when the article is not in English.", default=None
+    )
+    study: Slug | None = _described(
+        "The registry id of the study the claim is about.", default=None
+    )
+    studies: list[Slug] = _described(
+        "With aggregate = sum: the studies a count is about.", default_factory=list
+    )
+    aggregate: Literal["sum"] | None = None
+    field: Literal[
+        "enrolled",
+        "year",
+        "follow_up_months",
+        "journal",
+        "institutions",
+        "countries",
+        "comparator",
+        "design",
+        "cell_source",
+        "cell_type",
+        "tissue",
+        "dose",
+        "endpoints",
+        "outcome",
+        "judgement",
+    ] = _described("The registry field the claim asserts a value of; judgement for the rest.")
+    value: int | float | str = _described("What the article asserts, as it says it.")
+    endpoint: EndpointTerm | None = _described(
+        "With field = outcome: the endpoint whose reported results are searched.", default=None
+    )
+    verdict: Literal["agrees", "contradicts", "not-in-sources"] | None = _described(
+        "With field = judgement only: the curator's verdict.", default=None
+    )
+    reason: Text | None = _described(
+        "With field = judgement: why, checkable against the studies' sources.", default=None
+    )
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Claim:
+        if (self.study is None) == (not self.studies):
+            raise _fail("study", "name the study (study = ...) or, for a count, studies = [...]")
+        if self.studies and (self.aggregate != "sum" or self.field != "enrolled"):
+            raise _fail(
+                "aggregate", "studies = [...] is for a total: aggregate = sum, field = enrolled"
+            )
+        if self.field == "judgement":
+            if self.verdict is None or self.reason is None:
+                raise _fail("verdict", "a judgement needs the curator's verdict and reason")
+        elif self.verdict is not None:
+            raise _fail(
+                "verdict", "only field = judgement takes a verdict; the program compares the rest"
+            )
+        if (self.field == "outcome") != (self.endpoint is not None):
+            raise _fail("endpoint", "field = outcome needs an endpoint (and only it takes one)")
+        if self.field in CLAIM_NUMBER_FIELDS and isinstance(self.value, (str, bool)):
+            raise _fail("value", f"{self.field} takes a number (got {self.value!r})", "value")
+        return self
+
+
+class ClaimsFile(StrictModel):
+    """A claims file: the article and its claims."""
+
+    article: Article
+    claim: Annotated[list[Claim], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _translated(self) -> ClaimsFile:
+        if not self.article.language.startswith("en"):
+            for number, claim in enumerate(self.claim):
+                if claim.translation is None:
+                    raise _fail(
+                        "translation",
+                        "the article is not in English: give each claim a translation",
+                        f"claim[{number}].translation",
+                    )
         return self
 
 

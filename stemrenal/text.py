@@ -81,3 +81,42 @@ def plural_of(noun: str) -> str:
 def plural(count: int, noun: str) -> str:
     """ "1 study", "2 studies", "3 problems"."""
     return f"{count} {noun if count == 1 else plural_of(noun)}"
+
+
+_WIDE = ("W", "F")
+_NO_LINE_START = set("，。、；：？！）》」』,.;:?!)]")
+
+
+def _cells(text: str) -> int:
+    """Terminal columns a text takes: wide (CJK) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in _WIDE else 1 for ch in text)
+
+
+def wrap(text: str, width: int = 78, first: str = "", rest: str = "") -> list[str]:
+    """Lines of at most `width` columns, for mixed English and Chinese text: words are kept
+    whole, Chinese may break between any two characters, but never before its punctuation."""
+    import re
+
+    tokens = re.findall(
+        r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+",
+        text,
+    )
+    lines: list[str] = []
+    line, used = first, _cells(first)
+    for index, token in enumerate(tokens):
+        if token.isspace():
+            if used > _cells(rest if lines else first):
+                line, used = line + " ", used + 1
+            continue
+        size = _cells(token)
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if following and following[0] in _NO_LINE_START:  # keep the punctuation with it
+            size += _cells(following)
+        if used + size > width and line.strip() and token[0] not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line, used = rest, _cells(rest)
+        line, used = line + token, used + _cells(token)
+    lines.append(line.rstrip())
+    return lines

@@ -14,6 +14,7 @@ from stemrenal.output import (
     CITATION,
     DOCUMENT,
     FIGURES,
+    PAGE,
     ROWS,
     SUFFIXES,
     TABULAR,
@@ -41,6 +42,11 @@ COMMANDS: dict[str, tuple[list[str], tuple[Format, ...]]] = {
     "evidence": (["evidence"], TABULAR),
     "map": (["map"], (*TABULAR, *FIGURES)),
     "rob": (["rob"], (*TABULAR, Format.ROBVIS, *FIGURES)),
+    "brief": (["brief"], PAGE),
+    "check": (
+        ["check", str(Path(__file__).resolve().parent.parent / "claims" / "seed-article-zh.toml")],
+        TABULAR,
+    ),
 }
 
 

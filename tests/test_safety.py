@@ -659,6 +659,13 @@ EVERY_COMMAND: dict[str, list[list[str]]] = {
     "vocab": [[], ["diseases", "--format", "json"]],
     "validate": [[], ["{registry}"]],
     "schema": [[]],
+    "check": [[str(Path(__file__).resolve().parent.parent / "claims" / "seed-article-zh.toml")],
+              [str(Path(__file__).resolve().parent.parent / "claims" / "seed-article-zh.toml"),
+               "--output", "{out}/claims.csv"]],
+    "brief": [[], ["--output", "{out}/brief.html"], ["--lang", "zh", "--format", "markdown"]],
+    "map": [[], ["--format", "json"]],
+    "rob": [[], ["--format", "robvis", "--output", "{out}/rob.csv"]],
+    "evidence": [[], ["--by", "disease", "--format", "json"]],
 }  # fmt: skip
 
 

@@ -7,14 +7,15 @@ column holds is `output.tables`' business; what a filter means is `query`'s.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
+from stemrenal import __version__
 from stemrenal.appraisal import SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
-from stemrenal.output import CITATION, DOCUMENT, FIGURES, TABULAR, Format
+from stemrenal.output import CITATION, DOCUMENT, FIGURES, PAGE, TABULAR, Format
 
 if TYPE_CHECKING:
     from stemrenal.output import OutputOptions
@@ -356,6 +357,123 @@ def rob(filters: Filters, tool: str, output: OutputOptions) -> None:
     result = bias_result(rows, tool, output.columns, figure)
     write(result, output, (*TABULAR, Format.ROBVIS, *FIGURES))
     _notice(len(rows))
+
+
+@cli.command("brief")
+@filter_options
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="The brief's own words in English or Simplified Chinese (registry text stays as "
+    "recorded, in English).",
+)
+@output_options(
+    sortable=False,
+    formats=PAGE,
+    format_help="Default: plain text, or from the --output suffix (.html, .md, .txt). html is "
+    "one self-contained page that prints on A4 or Letter.",
+)
+def brief(filters: Filters, lang: str, output: OutputOptions) -> None:
+    """Write a one-page plain-language brief for patients and families: what was studied, what
+    the controlled trials found (null results included), what is known about safety, what
+    remains uncertain and why, the terms explained, and the studies cited.
+
+    \b
+    Examples:
+      stemrenal brief --disease lupus
+      stemrenal brief --disease lupus --lang zh -o lupus-zh.html
+    """
+    from stemrenal.output import Defaults, Result, write
+    from stemrenal.output import brief as page
+    from stemrenal.output.synthesis import filters_caption
+
+    registry = _open(output.path, ("study", "trial", "certainty", "coverage"))
+    studies = registry.select(filters)
+    wanted = set(filters.diseases)
+    trials = [t for t in registry.trials if not wanted or wanted & set(t.conditions)]
+    built = page.build(
+        studies,
+        filters,
+        lang,
+        certainties=registry.certainties,
+        trials=trials,
+        coverage=registry.coverage,
+        version=__version__,
+        filters_text=filters_caption(filters),
+    )
+    renderers = {
+        Format.TEXT: page.plain_text,
+        Format.MARKDOWN: page.markdown,
+        Format.HTML: page.html,
+    }
+    write(
+        Result(page=lambda fmt: renderers[fmt](built)),
+        output,
+        PAGE,
+        Defaults(Format.TEXT, Format.TEXT),
+    )
+    _notice(len(studies))
+
+
+@cli.command("check")
+@click.argument("claims_file", metavar="CLAIMS_FILE", type=click.Path(exists=True, dir_okay=False))
+@filter_options
+@click.option(
+    "--fail-on",
+    multiple=True,
+    type=click.Choice(["contradicts", "not-in-sources"]),
+    help="Exit 1 when any claim shown has this verdict (repeat for either).",
+)
+@output_options(sortable=False)
+def check(
+    claims_file: str, filters: Filters, fail_on: tuple[str, ...], output: OutputOptions
+) -> None:
+    """Check an article's claims against the registry: each claim beside what the registry
+    records, with its source and a verdict (agrees, contradicts, not-in-sources).
+
+    CLAIMS_FILE records the article and each claim (the quote, a translation, the study and
+    what it asserts; README: "Checking an article"). Structured claims are compared by the
+    program; a claim that needs judgement carries the curator's verdict, marked as such.
+    Filters keep the claims about the studies they select.
+
+    \b
+    Example:
+      stemrenal check claims/seed-article-zh.toml --fail-on contradicts
+    """
+    from pathlib import Path
+
+    from stemrenal import claims as checking
+    from stemrenal.errors import ExitCode, RegistryError
+    from stemrenal.output import Format, Result, write
+    from stemrenal.output.claims import CHECKS, article_caption
+    from stemrenal.registry.claims import read_claims
+
+    CHECKS.check(output.columns)
+    registry = _open(output.path)
+    claims, problems = read_claims(Path(claims_file), {s.id for s in registry.studies})
+    if claims is None:
+        raise RegistryError(problems, "claims file")
+    chosen = {s.id for s in registry.select(filters)}
+    rows = [
+        r
+        for r in checking.check(claims, registry.studies)
+        if all(i in chosen for i in ([r.claim.study] if r.claim.study else r.claim.studies))
+    ]
+    lazy = CHECKS.result(rows, output.columns)
+    assert lazy.table is not None
+
+    def table(fmt: Format) -> Any:
+        built = lazy.table(fmt)  # type: ignore[misc]
+        return (
+            built._replace(caption=article_caption(claims, rows)) if fmt is Format.TABLE else built
+        )
+
+    write(Result(records=lazy.records, table=table), output)
+    _notice(len(rows), "claims")
+    if any(r.verdict in fail_on for r in rows):
+        raise click.exceptions.Exit(ExitCode.DATA)
 
 
 @cli.command("show")

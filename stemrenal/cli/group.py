@@ -35,10 +35,10 @@ class StemrenalGroup(click.Group):
         except RegistryError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            raise click.ClickException(
-                f"the registry has {plural(len(exc.problems), 'problem')}; "
-                "run `stemrenal validate` for the full list"
-            ) from None
+            found = f"the {exc.what} has {plural(len(exc.problems), 'problem')}"
+            if exc.what == "registry":
+                found += "; run `stemrenal validate` for the full list"
+            raise click.ClickException(found) from None
         except UsageProblem as exc:
             hint = [exc.option] if exc.option else None
             raise (

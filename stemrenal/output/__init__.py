@@ -32,6 +32,8 @@ class Format(str, Enum):
     CSL_JSON = "csl-json"
     VANCOUVER = "vancouver"
     ROBVIS = "robvis"
+    TEXT = "text"
+    HTML = "html"
     SVG = "svg"
     PNG = "png"
     PDF = "pdf"
@@ -43,6 +45,8 @@ TABULAR = (Format.TABLE, Format.CSV, Format.TSV, Format.JSON, Format.JSONL, Form
 DOCUMENT = (Format.TABLE, Format.JSON, Format.MARKDOWN)
 #: The formats of `cite`: citation styles.
 CITATION = (Format.BIBTEX, Format.RIS, Format.CSL_JSON, Format.VANCOUVER)
+#: The formats of `brief`: a page to read or print.
+PAGE = (Format.TEXT, Format.MARKDOWN, Format.HTML)
 #: Figures (`map`, `rob`): drawn by the plotting extra, written as bytes.
 FIGURES = (Format.SVG, Format.PNG, Format.PDF)
 
@@ -60,7 +64,9 @@ SUFFIXES: dict[str, tuple[Format, ...]] = {
     ".bib": (Format.BIBTEX,),
     ".bibtex": (Format.BIBTEX,),
     ".ris": (Format.RIS,),
-    ".txt": (Format.VANCOUVER,),
+    ".txt": (Format.VANCOUVER, Format.TEXT),
+    ".html": (Format.HTML,),
+    ".htm": (Format.HTML,),
     ".svg": (Format.SVG,),
     ".png": (Format.PNG,),
     ".pdf": (Format.PDF,),
@@ -88,6 +94,7 @@ class Result(NamedTuple):
     document: Callable[[], Document] | None = None  # one study: table (as text), markdown
     citations: Callable[[], Sequence[Study]] | None = None  # the citation styles
     figure: Callable[[Format], bytes] | None = None  # svg, png, pdf: the file's bytes
+    page: Callable[[Format], str] | None = None  # text, markdown, html: the whole page
 
 
 class Defaults(NamedTuple):

@@ -215,7 +215,9 @@ def _readable(result: Result, fmt: Format, options: OutputOptions, out: TextIO, 
 
 
 def _markdown(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
-    if result.table is not None:
+    if result.page is not None:
+        out.write(result.page(fmt))
+    elif result.table is not None:
         write_markdown(result.table(fmt), options, out)
     else:
         write_document_markdown(_needs(result.document, fmt), out)
@@ -235,6 +237,13 @@ def _citations(result: Result, fmt: Format, options: OutputOptions, out: TextIO,
     from stemrenal.cite.styles import render
 
     out.write(render(_needs(result.citations, fmt), fmt.value))
+
+
+def _page(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
+    """A whole page (`brief`): plain text, or self-contained HTML."""
+    if result.page is None:
+        raise ValueError(f"this command writes no {fmt.value}")
+    out.write(result.page(fmt))
 
 
 def _robvis(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
@@ -274,6 +283,8 @@ WRITERS: dict[Format, Writer] = {
     Format.CSL_JSON: _citations,
     Format.VANCOUVER: _citations,
     Format.ROBVIS: _robvis,
+    Format.TEXT: _page,
+    Format.HTML: _page,
     Format.SVG: _figure,
     Format.PNG: _figure,
     Format.PDF: _figure,

@@ -47,6 +47,9 @@ RANK: dict[str, int] = {
     "critical": 3,
 }
 
+#: Designs from the strongest evidence to the weakest (`--sort design`, "strongest design").
+DESIGN_STRENGTH = ("rct", "non-randomized-controlled", "single-arm", "case-series")
+
 #: The tool that fits each controlled design; other designs have no control group to judge.
 TOOL_FOR_DESIGN = {"rct": "rob2", "non-randomized-controlled": "robins-i"}
 

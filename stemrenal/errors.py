@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     DATA = 1
     USAGE = 2
     INTERRUPTED = 130
+    PIPE = 141  # the reader closed the pipe (`| head`): 128 + SIGPIPE, the shell's convention
 
 
 #: Longest id or key shown in a message (a valid id has at most 120 characters).

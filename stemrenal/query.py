@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from stemrenal.appraisal import RANK, TOOL_FOR_DESIGN
+from stemrenal.appraisal import DESIGN_STRENGTH, RANK, TOOL_FOR_DESIGN
 from stemrenal.errors import UsageProblem
 from stemrenal.facets import TERM_FILTERS, Facets, facet_terms
 
@@ -57,13 +57,21 @@ def _within(value: float | None, low: float | None, high: float | None) -> bool:
 
 
 def search_text(study: Study | Trial) -> str:
-    """What --search looks in: title, authors, population, intervention and limitations (a
-    registered trial: its id, title, sponsor, population, intervention and notes)."""
-    parts = [study.id, study.title, study.population or ""]
-    parts += [str(v) for v in study.intervention.model_dump().values() if v is not None]
+    """What --search looks in: every text field of the record (title, authors, journal,
+    identifiers, registrations, population, design and comparator, intervention, outcomes,
+    safety, limitations and notes), case-blind."""
     record: Any = study  # a study (or its cached stand-in) or a trial: read what it has
+    parts: list[str] = [study.id, study.title, study.population or ""]
+    parts += [str(v) for v in study.intervention.model_dump().values() if v is not None]
     if hasattr(record, "citation"):
-        parts += [*record.citation.authors, *(lim.text for lim in record.limitations)]
+        c = record.citation
+        parts += [*c.authors, c.journal, c.doi or "", c.pmid or ""]
+        parts += [*record.registrations, *record.institutions, *record.countries]
+        d = record.design
+        parts += [d.kind, d.comparator or "", d.blinding or "", *d.comparator_classes]
+        parts += [record.safety or "", *(lim.text for lim in record.limitations)]
+        parts += [f"{o.measure} {o.result}" for o in record.outcomes]
+        parts += [e.description for e in record.safety_events]
     else:
         parts += [record.sponsor or "", *record.notes]
     return "\n".join(parts).casefold()
@@ -143,10 +151,17 @@ SORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "year": lambda s: s.facets.year,
     "n": lambda s: s.facets.enrolled,
     "follow-up": lambda s: s.facets.follow_up_months,
-    "design": lambda s: s.facets.design,
+    "design": lambda s: _strength(s.facets.design),
     "title": lambda s: s.title.casefold(),
     "author": _first_author,
 }
+
+
+def _strength(design: str | None) -> int | None:
+    """Stronger evidence sorts first: RCT, non-randomized controlled, single-arm, case series."""
+    return DESIGN_STRENGTH.index(design) if design in DESIGN_STRENGTH else None
+
+
 _SORT_ALIASES = {"enrolled": "n", "follow_up": "follow-up", "follow_up_months": "follow-up"}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from stemrenal.appraisal import DOMAINS, NO_INFORMATION, TOOL_FOR_DESIGN
+from stemrenal.appraisal import DESIGN_STRENGTH, DOMAINS, NO_INFORMATION, TOOL_FOR_DESIGN
 from stemrenal.query import Filters, outcome_passes, participants
 
 if TYPE_CHECKING:
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 #: What a study's results on one endpoint came to, as recorded; "not-reported" when no
 #: outcome states a direction, "mixed" when its outcomes disagree.
 VERDICTS = ("improved", "no-difference", "worsened", "mixed", "not-reported")
-
-#: Designs from the strongest to the weakest, for "the strongest design present".
-DESIGN_STRENGTH = ("rct", "non-randomized-controlled", "single-arm", "case-series")
 
 
 class StudyResult(NamedTuple):

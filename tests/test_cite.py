@@ -40,6 +40,7 @@ from stemrenal.cite.styles import (
     render,
 )
 from stemrenal.cli import cli
+from stemrenal.errors import UsageProblem
 from stemrenal.models import Study
 from stemrenal.output import CITATION, Defaults, Format, OutputOptions, choose_format
 
@@ -364,7 +365,6 @@ def test_every_style_has_a_writer() -> None:
         (None, "refs.bib", Format.BIBTEX),
         (None, "REFS.RIS", Format.RIS),
         (None, "refs.json", Format.CSL_JSON),
-        (None, "refs.docx", Format.VANCOUVER),
         (Format.RIS, "refs.bib", Format.RIS),
     ],
 )
@@ -372,6 +372,14 @@ def test_choose_style(style: Format | None, target: str | None, expected: Format
     options = OutputOptions(format=style, path=target)
     defaults = Defaults(Format.VANCOUVER, Format.VANCOUVER)
     assert choose_format(options, io.StringIO(), CITATION, defaults) == expected
+
+
+def test_a_suffix_no_style_reads_is_a_usage_error() -> None:
+    options = OutputOptions(path="refs.docx")
+    with pytest.raises(UsageProblem, match=r"this command writes \.json, \.bib"):
+        choose_format(
+            options, io.StringIO(), CITATION, Defaults(Format.VANCOUVER, Format.VANCOUVER)
+        )
 
 
 def test_show_and_cite_share_one_reference(runner: CliRunner) -> None:
@@ -397,13 +405,13 @@ def cited_ids(result: Result) -> list[str]:
     ("args", "expected"),
     [
         ([], [DUBSKY, RANJBAR, SHAO]),
-        ([SHAO, DUBSKY], [DUBSKY, SHAO]),
+        ([SHAO, DUBSKY], [SHAO, DUBSKY]),
         ([SHAO, SHAO], [SHAO]),
         (["--disease", "lupus"], [RANJBAR]),
         ([DUBSKY, SHAO, "--cell-type", "msc"], [SHAO]),
         (["--since", "2030"], []),
     ],
-    ids=["all", "named-in-registry-order", "repeated", "filter", "named-and-filter", "none"],
+    ids=["all", "named-in-the-order-given", "repeated", "filter", "named-and-filter", "none"],
 )
 def test_named_ids_and_filters(runner: CliRunner, args: list[str], expected: list[str]) -> None:
     result = run(runner, *args, "--style", "csl-json", registry_path=SEED)
@@ -413,9 +421,9 @@ def test_named_ids_and_filters(runner: CliRunner, args: list[str], expected: lis
 def test_unknown_id_is_a_usage_error_with_suggestions(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "refs.bib"
     target.write_text("keep me", encoding="utf-8")
-    result = run(runner, DUBSKY, "dubsky-2019", "-o", str(target), registry_path=SEED)
+    result = run(runner, DUBSKY, "dubsky-2018", "-o", str(target), registry_path=SEED)
     assert result.exit_code == 2
-    assert "no study with id 'dubsky-2019'" in result.stderr
+    assert "no study with id 'dubsky-2018'" in result.stderr
     assert DUBSKY in result.stderr
     assert result.stdout == ""
     assert target.read_text(encoding="utf-8") == "keep me"

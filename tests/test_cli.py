@@ -237,10 +237,12 @@ def test_outcomes_one_row_per_outcome_and_endpoint_narrows(runner: CliRunner) ->
             "follow_up", "design", "n", "citation", "limitations"} <= set(rows[0])  # fmt: skip
     out = run(runner, "outcomes", "--endpoint", "proteinuria", "--format", "json").stdout
     records = json.loads(out)
-    assert [(r["study"], r["endpoint"], r["p_value"]) for r in records] == [
+    assert [(r["study"]["id"], r["endpoint"], r["p_value"]) for r in records] == [
         (RANJBAR, "proteinuria", "0.008")
     ]
-    assert records[0]["limitations"][0].endswith("(authors)")
+    limitation = records[0]["study"]["limitations"][0]
+    assert limitation["source"] == "authors"
+    assert limitation["text"]
 
 
 def test_summary_reconciles_with_list(runner: CliRunner) -> None:
@@ -295,7 +297,7 @@ def test_show_json_and_markdown(runner: CliRunner) -> None:
 
 
 def test_show_unknown_id_suggests(runner: CliRunner) -> None:
-    result = run(runner, "show", "ranjbar-2022")
+    result = run(runner, "show", "ranjbar-2023")
     assert result.exit_code == 2
     assert f"Did you mean: {RANJBAR}?" in result.stderr
 

@@ -30,7 +30,7 @@ from helpers import SEED
 
 #: Every command that writes through `output.write`, with the formats it offers.
 COMMANDS: dict[str, tuple[list[str], tuple[Format, ...]]] = {
-    "list": (["list"], TABULAR),
+    "list": (["list"], (*TABULAR, Format.SQLITE)),
     "outcomes": (["outcomes"], TABULAR),
     "summary": (["summary"], TABULAR),
     "vocab": (["vocab", "designs"], TABULAR),
@@ -95,7 +95,6 @@ def test_a_format_a_command_does_not_offer_is_a_usage_error(
         ("out.json", DOCUMENT, Format.JSON),
         ("out.md", DOCUMENT, Format.MARKDOWN),
         ("refs.bib", CITATION, Format.BIBTEX),
-        ("refs.bib", TABULAR, Format.TSV),  # a suffix the command cannot write: the default
         ("out", TABULAR, Format.TSV),
     ],
 )
@@ -103,6 +102,14 @@ def test_the_suffix_chooses_among_the_commands_formats(
     path: str, formats: tuple[Format, ...], expected: Format
 ) -> None:
     assert choose_format(OutputOptions(path=path), io.StringIO(), formats, ROWS) == expected
+
+
+def test_a_suffix_the_command_cannot_write_is_a_usage_error() -> None:
+    from stemrenal.errors import UsageProblem
+
+    for path in ("refs.bib", "out.xlsx", "page.html"):
+        with pytest.raises(UsageProblem, match="cannot tell the format"):
+            choose_format(OutputOptions(path=path), io.StringIO(), TABULAR, ROWS)
 
 
 def test_an_explicit_format_beats_the_suffix() -> None:

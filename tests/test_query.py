@@ -127,7 +127,7 @@ def test_registry_get_suggests_the_closest_id() -> None:
     opened = registry.open_registry([SEED])
     assert opened.get("ranjbar-2022-lupus-nephritis").year == 2022
     with pytest.raises(UsageProblem, match="Did you mean: ranjbar-2022-lupus-nephritis"):
-        opened.get("ranjbar-2022")
+        opened.get("ranjbar-2023")
 
 
 def test_registry_refuses_to_be_written(tmp_path: Path) -> None:

@@ -119,8 +119,8 @@ def test_evidence_counts_reconcile_with_outcomes_and_summary(filters: list[str])
     for row in rows:
         endpoint = ["--endpoint", row["endpoint"]]
         outcomes = records("outcomes", *filters, *endpoint)
-        assert row["studies"] == len({o["study"] for o in outcomes})
-        assert set(row["study_ids"]) == {o["study"] for o in outcomes}
+        assert row["studies"] == len({o["study"]["id"] for o in outcomes})
+        assert set(row["study_ids"]) == {o["study"]["id"] for o in outcomes}
         summary = records("summary", *filters, *endpoint)
         assert row["participants"] == summary["participants"]
         assert sum(row["designs"].values()) == summary["studies"]
@@ -129,7 +129,7 @@ def test_evidence_counts_reconcile_with_outcomes_and_summary(filters: list[str])
         before = {r["study"] for r in row["before_after"]["results"]}
         assert not compared & before
         assert compared | before <= set(row["study_ids"])
-        between = {o["study"] for o in outcomes if o["comparison"] == "between-groups"}
+        between = {o["study"]["id"] for o in outcomes if o["comparison"] == "between-groups"}
         assert compared == between
 
 

@@ -59,20 +59,32 @@ def _hint(text: str) -> None:
 
 @cli.command("list")
 @filter_options
-@output_options()
+@output_options(
+    formats=(*TABULAR, Format.SQLITE),
+    format_help="Default: a table on a terminal, TSV otherwise (or from the --output suffix). "
+    "sqlite (-o registry.db): the studies as a database of linked tables.",
+)
 def list_studies(filters: Filters, output: OutputOptions) -> None:
     """List the studies that match, one row each, with citation and limitations.
 
     \b
-    Example:
+    Examples:
       stemrenal list --disease lupus --design rct
+      stemrenal list -o registry.db && sqlite3 registry.db 'select design, count(*) from studies group by 1'
     """
     from stemrenal.output import write
     from stemrenal.output.tables import STUDIES
 
     STUDIES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort, output.limit)
-    write(STUDIES.result(studies, output.columns), output)
+    result = STUDIES.result(studies, output.columns)
+
+    def database() -> bytes:
+        from stemrenal.output.database import database as build
+
+        return build(studies)
+
+    write(result._replace(database=database), output, (*TABULAR, Format.SQLITE))
     _notice(len(studies))
 
 
@@ -88,12 +100,12 @@ def outcomes(filters: Filters, output: OutputOptions) -> None:
     """
     from stemrenal import query
     from stemrenal.output import write
-    from stemrenal.output.tables import OUTCOMES
+    from stemrenal.output.tables import OUTCOMES, outcomes_result
 
     OUTCOMES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort)
     pairs = query.outcome_rows(studies, filters)[: output.limit]
-    write(OUTCOMES.result(pairs, output.columns), output)
+    write(outcomes_result(pairs, output.columns), output)
     if {"adverse-events", "mortality"} & set(filters.endpoints):
         _hint("Adverse events itemised by arm, with counts: stemrenal safety")
     _notice(len(pairs), "outcomes")
@@ -513,7 +525,9 @@ def show(study_id: str, output: OutputOptions) -> None:
     "else vancouver.",
 )
 def cite(study_ids: tuple[str, ...], filters: Filters, output: OutputOptions) -> None:
-    """Cite the named studies, or every study the filters select, in registry order.
+    """Cite the named studies in the order given, or every study the filters select.
+
+    An ID may be a study id (or a unique start of one), a PMID, a DOI or a registration id.
 
     Styles: bibtex (BibTeX/biblatex), ris (EndNote, Zotero, Mendeley), csl-json (Pandoc,
     citeproc) and vancouver (numbered ICMJE/NLM list, the default).
@@ -526,8 +540,16 @@ def cite(study_ids: tuple[str, ...], filters: Filters, output: OutputOptions) ->
     from stemrenal.output import Defaults, Result, write
 
     registry = _open(output.path)
-    named = {registry.get(study_id).id for study_id in study_ids}
-    chosen = [s for s in registry.select(filters) if not named or s.id in named]
+    named = list(dict.fromkeys(registry.get(study_id).id for study_id in study_ids))
+    selected = registry.select(filters)
+    if named:  # in the order asked for; a named study the filters leave out is said so
+        kept = {s.id: s for s in selected}
+        for study_id in named:
+            if study_id not in kept:
+                click.echo(f"stemrenal: {study_id} is left out by the filters", err=True)
+        chosen = [kept[i] for i in named if i in kept]
+    else:
+        chosen = list(selected)
     write(
         Result(citations=lambda: chosen),
         output,

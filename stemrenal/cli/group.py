@@ -32,6 +32,9 @@ class StemrenalGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:  # the reader left: stop quietly, with the shell's code
+            _quiet_stdout()
+            raise click.exceptions.Exit(ExitCode.PIPE) from None
         except RegistryError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
@@ -51,6 +54,14 @@ class StemrenalGroup(click.Group):
         finally:
             if gc_was_enabled:
                 gc.enable()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 # ----------------------------------------------------------------------------- the group
@@ -136,6 +147,8 @@ def _leave(code: object) -> NoReturn:
     for stream in streams:
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+        except BrokenPipeError:  # the reader left before the last of the output
+            status = status or ExitCode.PIPE
+        except (OSError, ValueError):  # a closed stream: nothing more can be said
             status = status or 1
     os._exit(status)

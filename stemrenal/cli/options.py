@@ -103,8 +103,11 @@ class DurationType(click.ParamType[float]):
 
         if isinstance(value, float):
             return value
+        text = str(value).strip()
+        if text.replace(".", "", 1).isdigit():  # a bare number is months, as the README says
+            text += " months"
         try:
-            return parse_duration(str(value))
+            return parse_duration(text)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -143,7 +146,11 @@ def _terms(kind: str, flag: str, dest: str, what: str) -> Callable[[F], F]:
 
 _FILTERS = [
     *(_terms(t.kind, f"--{t.kind}", t.field, t.help) for t in TERM_FILTERS),
-    click.option("--min-followup", type=DurationType(), help="Follow-up at least, e.g. 12m, 1y."),
+    click.option(
+        "--min-followup",
+        type=DurationType(),
+        help="Follow-up at least, e.g. 12 (months), 12m, 1y.",
+    ),
     click.option("--max-followup", type=DurationType(), help="Follow-up at most, e.g. 8w."),
     click.option("--min-n", type=click.IntRange(min=0), help="At least N participants enrolled."),
     click.option("--since", type=int, metavar="YEAR", help="Published in or after YEAR."),
@@ -195,6 +202,18 @@ _FILTERS = [
 ]
 
 
+def _possible(values: dict[str, Any]) -> None:
+    """A range that nothing can fall in is a mistake, not an empty answer."""
+    for low, high, names in (
+        ("since", "until", "--since/--until"),
+        ("min_followup", "max_followup", "--min-followup/--max-followup"),
+    ):
+        if values[low] is not None and values[high] is not None and values[low] > values[high]:
+            raise click.UsageError(
+                f"{names}: {values[low]:g} is after {values[high]:g}, so nothing can match"
+            )
+
+
 def filter_options(fn: F) -> F:
     """Add the shared filters and pass them on as one `filters: Filters` argument."""
 
@@ -204,6 +223,7 @@ def filter_options(fn: F) -> F:
         for name, value in values.items():
             if isinstance(value, list):
                 values[name] = tuple(value)
+        _possible(values)
         return fn(*args, filters=Filters(**values), **kwargs)
 
     return cast(F, _stack(_FILTERS, wrapper))
@@ -213,6 +233,31 @@ _FORMAT_HELP = (
     "Output format. Default: table on a terminal, tsv otherwise "
     "(or from the --output file's suffix)."
 )
+
+
+def _complete_columns(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Column names of the command being completed, after the last comma typed."""
+    from click.shell_completion import CompletionItem
+
+    from stemrenal.output.tables import columns_of
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    names = [*columns_of(ctx.command.name or ""), "all", "help"]
+    return [CompletionItem(prefix + n) for n in names if n.startswith(last)]
+
+
+def _complete_sort(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    from stemrenal.query import SORT_KEYS
+
+    keys = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
+    return [CompletionItem(k) for k in keys if k.startswith(incomplete)]
 
 
 def output_options(
@@ -241,8 +286,9 @@ def output_options(
             click.option(
                 "--columns",
                 metavar="A,B,...",
-                help="Columns to show, in order (table, csv, tsv, markdown); "
-                "an unknown name lists the valid ones.",
+                shell_complete=_complete_columns,
+                help="Columns to show, in order (table, csv, tsv, markdown); all for every "
+                "column; an unknown name lists the valid ones.",
             )
         )
     if sortable:
@@ -250,16 +296,36 @@ def output_options(
             click.option(
                 "--sort",
                 metavar="KEY",
-                help="Sort by id, year, n, follow-up, design, "
-                "title or author; prefix - for descending.",
+                shell_complete=_complete_sort,
+                help="Sort by id, year, n, follow-up, design (strongest evidence first: RCT, "
+                "non-randomized controlled, single-arm, case series), title or author; prefix - "
+                "to reverse. Default: registry order (grouped by disease, as curated).",
             ),
             click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows."),
         ]
     options.append(
         click.option(
-            "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+            "--output",
+            "-o",
+            metavar="FILE",
+            type=click.Path(dir_okay=False, allow_dash=True),  # completes file names
+            help="Write to FILE (atomically) instead of stdout.",
         )
     )
+    readable = any(fmt in formats for fmt in (Format.TABLE, Format.TEXT))
+    if readable:
+        options += [
+            click.option(
+                "--width",
+                type=click.IntRange(min=40, max=1000),
+                help="Draw tables this many columns wide (default: the terminal's).",
+            ),
+            click.option(
+                "--no-pager",
+                is_flag=True,
+                help="On a terminal, never page output taller than the screen ($PAGER, else less).",
+            ),
+        ]
     if tabular:
         options += [
             click.option("--no-header", is_flag=True, help="Leave out the header row."),
@@ -289,7 +355,12 @@ def output_options(
                 header=not kwargs.pop("no_header", False),
                 bom=kwargs.pop("bom", False),
                 safe_csv=kwargs.pop("safe_csv", False),
+                width=kwargs.pop("width", None),
+                pager=not kwargs.pop("no_pager", False),
             )
+            from stemrenal.output.tables import set_width
+
+            set_width(output.width)  # every run sets it, so one run's --width never leaks
             return fn(*args, output=output, **kwargs)
 
         return cast(F, _stack(options, wrapper))

@@ -34,6 +34,7 @@ class Format(str, Enum):
     ROBVIS = "robvis"
     TEXT = "text"
     HTML = "html"
+    SQLITE = "sqlite"
     SVG = "svg"
     PNG = "png"
     PDF = "pdf"
@@ -64,9 +65,12 @@ SUFFIXES: dict[str, tuple[Format, ...]] = {
     ".bib": (Format.BIBTEX,),
     ".bibtex": (Format.BIBTEX,),
     ".ris": (Format.RIS,),
-    ".txt": (Format.VANCOUVER, Format.TEXT),
+    ".txt": (Format.VANCOUVER, Format.TEXT, Format.TABLE),
     ".html": (Format.HTML,),
     ".htm": (Format.HTML,),
+    ".db": (Format.SQLITE,),
+    ".sqlite": (Format.SQLITE,),
+    ".sqlite3": (Format.SQLITE,),
     ".svg": (Format.SVG,),
     ".png": (Format.PNG,),
     ".pdf": (Format.PDF,),
@@ -84,6 +88,8 @@ class OutputOptions(NamedTuple):
     header: bool = True
     bom: bool = False
     safe_csv: bool = False
+    width: int | None = None  # --width: the table's width, on a terminal or not
+    pager: bool = True  # --no-pager turns it off
 
 
 class Result(NamedTuple):
@@ -95,6 +101,7 @@ class Result(NamedTuple):
     citations: Callable[[], Sequence[Study]] | None = None  # the citation styles
     figure: Callable[[Format], bytes] | None = None  # svg, png, pdf: the file's bytes
     page: Callable[[Format], str] | None = None  # text, markdown, html: the whole page
+    database: Callable[[], bytes] | None = None  # sqlite: the database file's bytes
 
 
 class Defaults(NamedTuple):
@@ -114,17 +121,53 @@ def choose_format(
     formats: Sequence[Format] = TABULAR,
     defaults: Defaults = ROWS,
 ) -> Format:
-    """An explicit --format wins; then the --output suffix; then the command's default."""
+    """An explicit --format wins; then the --output suffix (a suffix the command cannot write
+    is a usage error naming those it can); then the command's default."""
+    chosen = _choose(options, stream, formats, defaults)
+    if options.columns and chosen in (Format.JSON, Format.JSONL):
+        from stemrenal.errors import UsageProblem
+
+        raise UsageProblem(
+            "JSON keeps whole records; --columns chooses table columns (table, csv, tsv, "
+            "markdown). Pick JSON fields with jq, e.g. jq '.[] | {id, year}'",
+            option="--columns",
+        )
+    return chosen
+
+
+def _choose(
+    options: OutputOptions, stream: TextIO, formats: Sequence[Format], defaults: Defaults
+) -> Format:
     if options.format is not None:
         return options.format
-    if options.path:
+    if options.path and options.path != "-":
         lowered = options.path.lower()
         for suffix, candidates in SUFFIXES.items():
             if lowered.endswith(suffix):
                 for fmt in candidates:
                     if fmt in formats:
                         return fmt
+        name = lowered.rsplit("/", 1)[-1]
+        if "." in name.lstrip("."):
+            from stemrenal.errors import UsageProblem
+
+            known = [s for s, c in SUFFIXES.items() if any(f in formats for f in c)]
+            raise UsageProblem(
+                f"cannot tell the format from {options.path!r}: this command writes "
+                f"{', '.join(known)}; or give --format",
+                option="--output",
+            )
     return defaults.terminal if is_terminal(stream) else defaults.piped
+
+
+def _real(stream: TextIO) -> bool:
+    """A terminal device behind a file descriptor (a pager can take it over), not a stand-in."""
+    import os
+
+    try:
+        return os.isatty(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # io.StringIO and test doubles
+        return False
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -148,4 +191,14 @@ def write(
 
     with open_output(options.path) as stream:
         fmt = choose_format(options, stream, formats, defaults)
-        WRITERS[fmt](result, fmt, options, stream, is_terminal(stream))
+        tty = is_terminal(stream)
+        if tty and options.pager and fmt in (Format.TABLE, Format.TEXT) and _real(stream):
+            import io
+
+            from stemrenal.output.files import page
+
+            screen = io.StringIO()
+            WRITERS[fmt](result, fmt, options, screen, True)
+            page(screen.getvalue(), stream)
+        else:
+            WRITERS[fmt](result, fmt, options, stream, tty)

@@ -390,7 +390,7 @@ def _reference(study: Study) -> Reference:
 
 def _studied(studies: Sequence[Study], lang: str) -> Part:
     w = WORDS[lang]
-    from stemrenal.synthesis import DESIGN_STRENGTH
+    from stemrenal.appraisal import DESIGN_STRENGTH
 
     counts = {d: sum(1 for s in studies if s.design.kind == d) for d in DESIGN_STRENGTH}
     keys = {

@@ -62,3 +62,33 @@ def _keep_mode(target: Path, tmp: str) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(tmp, mode)
+
+
+def page(text: str, stream: TextIO) -> None:
+    """Text for a person at a terminal: through $PAGER (else `less`, with LESS=FRX unless set)
+    when it is taller than the screen, else straight out. The caller prints its notice after,
+    outside the pager."""
+    import shutil
+
+    rows = shutil.get_terminal_size().lines
+    if text.count("\n") < rows - 1 or os.environ.get("PAGER") == "":
+        stream.write(text)
+        return
+    import shlex
+    import subprocess
+
+    command = shlex.split(os.environ.get("PAGER") or "less")
+    env = {**os.environ}
+    env.setdefault("LESS", "FRX")  # keep colours, quit when done, leave the screen as it was
+    try:
+        pager = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, encoding="utf-8")
+    except OSError:  # no such pager: the text, unpaged
+        stream.write(text)
+        return
+    assert pager.stdin is not None
+    try:
+        pager.stdin.write(text)
+        pager.stdin.close()
+    except (BrokenPipeError, OSError):  # the reader quit the pager early: that is fine
+        pass
+    pager.wait()

@@ -364,10 +364,10 @@ def map_result(
 
     def table(fmt: Format) -> Table:
         if fmt is Format.TABLE and not requested:
-            import shutil
+            from stemrenal.output.tables import terminal_width
 
             grid = map_grid(cells, columns_by)
-            width = shutil.get_terminal_size().columns  # $COLUMNS first, as Rich reads it
+            width = terminal_width()
             if grid_width(grid) <= width:
                 return grid
             listed = tuple((c.disease, c.term, cell_text(c).replace("\n", ", ")) for c in cells)

@@ -120,6 +120,18 @@ def _arms(study: Study) -> Cell:
     return _joined([f"{a.name} ({a.n if a.n is not None else '?'})" for a in study.arms], "; ")
 
 
+def primary_finding(study: Study) -> str:
+    """What the primary outcome showed, so a null trial reads as null in `list`:
+    "renal-response: no-difference (between groups)", or "no primary outcome reported"."""
+    found = [
+        f"{o.endpoint}: {o.direction or 'direction not reported'} "
+        f"({o.comparison.replace('-', ' ')})"
+        for o in study.outcomes
+        if o.primary
+    ]
+    return "; ".join(dict.fromkeys(found)) or "no primary outcome reported"
+
+
 StudyGetter = Callable[["Study"], object]
 
 STUDY_COLUMNS: dict[str, StudyGetter] = {
@@ -133,6 +145,7 @@ STUDY_COLUMNS: dict[str, StudyGetter] = {
     "conditions": lambda s: ", ".join(s.conditions),
     "population": lambda s: s.population,
     "evidence": evidence,
+    "primary_finding": primary_finding,
     "design": lambda s: s.design.kind,
     "randomized": lambda s: s.design.randomized,
     "phase": lambda s: s.design.phase,
@@ -297,19 +310,27 @@ SAFETY_TABLE_DEFAULTS = ("study_citation", "summary", "evidence", "limitations")
 
 
 def safety_records(rows: Sequence[SafetyRow]) -> list[dict[str, Any]]:
-    """One object per event (or per study whose events are not itemised)."""
-    names = [n for n in SAFETY_COLUMNS if n not in {"study_citation", "summary", "evidence"}]
-    return [{name: SAFETY_COLUMNS[name](s, e) for name in names} for s, e in rows]
+    """One object per event (its registry keys; null for a study whose events are not
+    itemised, with its safety text), and under `study` the study as in `outcomes`."""
+    return [
+        {
+            "event": e.model_dump(mode="json") if e else None,
+            "safety": s.safety,
+            "study": study_context(s),
+        }
+        for s, e in rows
+    ]
 
 
 #: Defaults: plain formats carry citation and limitations columns; the terminal table is
 #: narrower but still shows both.
 STUDY_DEFAULTS = (
     "id", "citation", "year", "conditions", "design", "comparators", "risk_of_bias", "n",
-    "follow_up", "cell_source", "cell_type", "tissue", "endpoints", "doi", "pmid",
+    "follow_up", "cell_source", "cell_type", "tissue", "endpoints", "primary_finding", "doi",
+    "pmid",
     "limitations",
 )  # fmt: skip
-STUDY_TABLE_DEFAULTS = ("study", "evidence", "cells", "limitations")
+STUDY_TABLE_DEFAULTS = ("study", "evidence", "primary_finding", "cells", "limitations")
 OUTCOME_DEFAULTS = (
     "study", "endpoint", "measure", "timepoint", "result", "p_value", "direction",
     "comparison", "primary", "follow_up", "design", "n", "citation", "doi", "pmid",
@@ -318,6 +339,43 @@ OUTCOME_DEFAULTS = (
 OUTCOME_TABLE_DEFAULTS = ("study_citation", "finding", "evidence", "limitations")
 SUMMARY_COLUMNS = ("dimension", "term", "studies", "participants")
 VOCAB_COLUMNS = ("kind", "term", "label", "aliases")
+
+
+def columns_of(command: str) -> list[str]:
+    """The --columns names a command accepts (for completion)."""
+    if command in ("evidence", "map", "check"):
+        from stemrenal.output import claims, synthesis
+
+        named: dict[str, Mapping[str, object]] = {
+            "evidence": synthesis.EVIDENCE_COLUMNS,
+            "map": synthesis.MAP_COLUMNS,
+            "check": claims.CHECK_COLUMNS,
+        }
+        return [str(name) for name in named[command]]
+    catalogues: dict[str, Mapping[str, object]] = {
+        "list": STUDY_COLUMNS,
+        "outcomes": OUTCOME_COLUMNS,
+        "safety": SAFETY_COLUMNS,
+        "trials": TRIAL_COLUMNS,
+        "summary": dict.fromkeys(SUMMARY_COLUMNS),
+        "vocab": dict.fromkeys(VOCAB_COLUMNS),
+    }
+    return list(catalogues.get(command, {}))
+
+
+def terminal_width() -> int:
+    """The width a terminal table is drawn at: --width, else $COLUMNS, else the terminal's."""
+    import shutil
+
+    return _WIDTH[0] or shutil.get_terminal_size().columns
+
+
+#: --width, set once by the command line (`set_width`) before any table is built.
+_WIDTH: list[int | None] = [None]
+
+
+def set_width(width: int | None) -> None:
+    _WIDTH[0] = width
 
 
 def choose_columns(
@@ -331,6 +389,8 @@ def choose_columns(
         raise UsageProblem(f"valid columns: {', '.join(catalogue)}", option="--columns")
     if not requested:
         return tuple(default)
+    if requested == ("all",):
+        return tuple(catalogue)
     unknown = [name for name in requested if name not in catalogue]
     if unknown:
         raise UsageProblem(
@@ -358,6 +418,8 @@ def summary_table(summary: Summary, note: str) -> Table:
             str(summary.randomized_participants),
         ),
         ("total", "given-cells", str(summary.given_cells_studies), str(summary.given_cells)),
+        ("total", "enrolment-not-reported", str(summary.enrolment_not_reported), ""),
+        ("total", "overlap-groups", str(summary.overlap_groups), ""),
     ]
     rows += [(r.dimension, r.term, str(r.studies), str(r.participants)) for r in summary.rows]
     return Table(SUMMARY_COLUMNS, tuple(rows), caption=note)
@@ -368,18 +430,27 @@ def study_records(studies: Sequence[Study]) -> list[dict[str, Any]]:
     return [study.model_dump(mode="json") for study in studies]
 
 
+def study_context(study: Study) -> dict[str, Any]:
+    """What a row about part of a study carries of the study, keyed and shaped as in `list`'s
+    records: one JSON shape across commands."""
+    return {
+        "id": study.id,
+        "citation": study.citation.model_dump(mode="json"),
+        "year": study.year,
+        "conditions": list(study.conditions),
+        "design": study.design.model_dump(mode="json"),
+        "enrolled": study.enrolled,
+        "follow_up": study.follow_up,
+        "follow_up_months": study.follow_up_months,
+        "risk_of_bias": study.risk_of_bias.model_dump(mode="json") if study.risk_of_bias else None,
+        "limitations": [lim.model_dump(mode="json") for lim in study.limitations],
+    }
+
+
 def outcome_records(pairs: Sequence[tuple[Study, Outcome]]) -> list[dict[str, Any]]:
-    """One object per outcome with every outcome column (null = not reported)."""
-    skip = {"study_citation", "finding", "evidence", "estimate", "arm_values"}
-    names = [n for n in OUTCOME_COLUMNS if n not in skip]
-    return [
-        {
-            **{name: OUTCOME_COLUMNS[name](s, o) for name in names},
-            "estimate": o.estimate.model_dump(mode="json") if o.estimate else None,
-            "arm_values": [v.model_dump(mode="json") for v in o.arm_values],
-        }
-        for s, o in pairs
-    ]
+    """One object per outcome: the outcome's own keys (as in the registry), and under `study`
+    the study's id, citation, design, size, follow-up, risk of bias and limitations."""
+    return [{**o.model_dump(mode="json"), "study": study_context(s)} for s, o in pairs]
 
 
 def summary_record(summary: Summary, note: str) -> dict[str, Any]:
@@ -499,6 +570,7 @@ class Catalogue(NamedTuple):
     plain: tuple[str, ...]
     records: Callable[[Any], Any]
     pairs: bool = False
+    compact: tuple[str, ...] = ()  # the terminal defaults below 100 columns, when given
 
     def table(self, rows: Sequence[Any], names: Sequence[str]) -> Table:
         """The rows as a table of the named columns."""
@@ -515,15 +587,54 @@ class Catalogue(NamedTuple):
 
         def table(fmt: Format) -> Table:
             default = self.terminal if fmt is Format.TABLE else self.plain
+            if fmt is Format.TABLE and self.compact and terminal_width() < 100:
+                default = self.compact
             return self.table(rows, choose_columns(requested, list(self.columns), default))
 
         return Result(records=lambda: self.records(rows), table=table)
 
 
-STUDIES = Catalogue(STUDY_COLUMNS, STUDY_TABLE_DEFAULTS, STUDY_DEFAULTS, study_records)
+STUDIES = Catalogue(
+    STUDY_COLUMNS,
+    STUDY_TABLE_DEFAULTS,
+    STUDY_DEFAULTS,
+    study_records,
+    compact=("study", "evidence", "primary_finding", "limitations"),
+)
 OUTCOMES = Catalogue(
     OUTCOME_COLUMNS, OUTCOME_TABLE_DEFAULTS, OUTCOME_DEFAULTS, outcome_records, pairs=True
 )
+
+
+def outcomes_by_study(pairs: Sequence[tuple[Study, Outcome]]) -> Table:
+    """The terminal's outcomes: each study once (citation, id, evidence), its outcomes beside
+    it with the result in the widest column, then its limitations once, not on every row."""
+    rows: list[tuple[Cell, ...]] = []
+    for index, (study, outcome) in enumerate(pairs):
+        first = index == 0 or pairs[index - 1][0].id != study.id
+        last = index + 1 == len(pairs) or pairs[index + 1][0].id != study.id
+        head = f"{short_citation(study)}\n{study.id}\n{evidence(study)}" if first else ""
+        rows.append((head, finding(outcome)))
+        if last:
+            rows.append(("limitations", limitations(study) or ("none recorded",)))
+    return Table(("study", "outcome"), tuple(rows))
+
+
+def outcomes_result(
+    pairs: Sequence[tuple[Study, Outcome]], requested: Sequence[str] | None
+) -> Result:
+    """`outcomes`: grouped by study on a terminal, one row per outcome everywhere else."""
+    plain = OUTCOMES.result(pairs, requested)
+    assert plain.table is not None
+
+    def table(fmt: Format) -> Table:
+        if fmt is Format.TABLE and not requested:
+            return outcomes_by_study(pairs)
+        return plain.table(fmt)  # type: ignore[misc]
+
+    return Result(records=plain.records, table=table)
+
+
 SAFETY = Catalogue(
     SAFETY_COLUMNS, SAFETY_TABLE_DEFAULTS, SAFETY_DEFAULTS, safety_records, pairs=True
 )

@@ -9,11 +9,12 @@ that draw for a person.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from stemrenal.output import NOT_REPORTED, Format, OutputOptions, Result
-from stemrenal.output.tables import Cell, Table
+from stemrenal.output.tables import Cell, Table, terminal_width
 from stemrenal.text import strip_controls
 
 if TYPE_CHECKING:
@@ -85,17 +86,19 @@ def write_markdown(table: Table, options: OutputOptions, stream: TextIO) -> None
 
 #: Share of the terminal width for long-text columns in the table (others get 1).
 _RATIOS = {
-    "limitations": 4, "finding": 4, "summary": 4, "result": 3, "title": 3, "population": 3,
+    "limitations": 4, "finding": 4, "outcome": 4, "summary": 4, "result": 3, "title": 3, "population": 3,
     "safety": 3, "trial": 3,
 }  # fmt: skip
 
 
 def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: bool) -> None:
-    """The table for reading: Rich with borders on a terminal, aligned plain text elsewhere."""
-    from rich import box
+    """The table for reading: Rich with borders on a terminal, aligned plain text elsewhere.
+
+    On a terminal every cell is wrapped to its column before Rich draws it, at spaces and
+    after hyphens, so an id, a term or a number is never cut inside a word (Rich alone folds
+    a word that does not fit at any character).
+    """
     from rich.console import Console
-    from rich.table import Table as RichTable
-    from rich.text import Text
 
     console = Console(
         file=stream,
@@ -103,9 +106,33 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
         emoji=False,
         highlight=False,
         force_terminal=terminal,
-        width=None if terminal else 1_000_000,
+        width=options.width or (terminal_width() if terminal else 1_000_000),
         soft_wrap=not terminal,
     )
+    rich_table = _rich_table(table, options, console, terminal)
+    if terminal:
+        # As Rich lays it out: the console's width less the borders (Table._extra_width).
+        room = console.options.update_width(console.width - rich_table._extra_width)
+        widths = rich_table._calculate_column_widths(console, room)
+        rich_table = _rich_table(table, options, console, terminal, widths)
+    console.print(rich_table)
+    if table.caption:  # below the table at the console's width, not squeezed to the table's
+        from rich.text import Text
+
+        console.print(Text(strip_controls(table.caption, multiline=True)))
+
+
+def _rich_table(
+    table: Table,
+    options: OutputOptions,
+    console: Any,
+    terminal: bool,
+    widths: list[int] | None = None,
+) -> Any:
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
     rich_table = RichTable(
         box=box.ROUNDED if terminal else None,
         expand=terminal and not table.fit,
@@ -117,29 +144,71 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     # Short columns share what is left after ~40 cells for the long-text columns.
     short = sum(1 for name in table.headers if name not in _RATIOS) or 1
     narrow = min(40, max(10, (console.width - 40) // short))
-    for name in table.headers:
-        ratio = _RATIOS.get(name) if terminal and not table.fit else None
+    for index, name in enumerate(table.headers):
+        ratio = _RATIOS.get(name) if terminal and not table.fit and not widths else None
+        fixed = widths[index] if widths else None  # the first pass's width, padding included
+        least = _longest_word(name, table.rows, index) + 2 if terminal and not fixed else None
         rich_table.add_column(
             Text(name),
             overflow="fold",
             ratio=ratio,
-            max_width=None if ratio or not terminal or table.fit else narrow,
+            width=fixed,
+            min_width=least,
+            max_width=None
+            if ratio or fixed or not terminal or table.fit
+            else max(narrow, least or 0),
             no_wrap=not terminal or table.fit,
         )
     for row in table.rows:
-        rich_table.add_row(*(_rich_cell(cell, Text) for cell in row))
-    console.print(rich_table)
-    if table.caption:  # below the table at the console's width, not squeezed to the table's
-        console.print(Text(strip_controls(table.caption, multiline=True)))
+        if widths:
+            cells = [_rich_cell(c, Text, widths[i] - 2) for i, c in enumerate(row)]
+        else:
+            cells = [_rich_cell(c, Text) for c in row]
+        rich_table.add_row(*cells)
+    return rich_table
 
 
-def _rich_cell(cell: Cell, text: Any) -> Any:
-    """A Rich Text (never markup): items as bullets, None dimmed as "not reported"."""
+_PIECES = re.compile(r"\s+|(?<=-)")
+
+
+def _longest_word(header: str, rows: Sequence[tuple[Cell, ...]], index: int) -> int:
+    """The widest piece of a column that wrapping cannot break (at spaces or after hyphens),
+    header included, capped so that one long word cannot take the whole table."""
+    longest = max((len(p) for p in _PIECES.split(header)), default=0)
+    for row in rows[:200]:  # enough to know a column; a 10,000-row table is not measured twice
+        cell = row[index]
+        for text in (cell,) if isinstance(cell, str) else (cell or ()):
+            longest = max(longest, max((len(p) for p in _PIECES.split(text)), default=0))
+    return min(longest, 24)
+
+
+def fold_cell(text: str, width: int, indent: str = "") -> str:
+    """Lines of at most `width` characters, broken at spaces or after hyphens; a word with
+    no such place to break is cut only when it is longer than the whole column."""
+    import textwrap
+
+    if width < 1:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        lines += textwrap.wrap(
+            line, width, subsequent_indent=indent, break_on_hyphens=True, break_long_words=True
+        ) or [""]
+    return "\n".join(lines)
+
+
+def _rich_cell(cell: Cell, text: Any, width: int | None = None) -> Any:
+    """A Rich Text (never markup): items as bullets, None dimmed as "not reported"; wrapped
+    to `width` when given (see `write_table`)."""
     if cell is None:
         return text(NOT_REPORTED, style="dim")
     if isinstance(cell, tuple):
-        return text("\n".join(f"• {strip_controls(item)}" for item in cell))
-    return text(strip_controls(cell, multiline=True))
+        items = [f"• {strip_controls(item)}" for item in cell]
+        if width:
+            items = [fold_cell(item, width, "  ") for item in items]
+        return text("\n".join(items))
+    clean = strip_controls(cell, multiline=True)
+    return text(fold_cell(clean, width) if width else clean)
 
 
 def write_json(records: Any, fmt: Format, stream: TextIO) -> None:
@@ -180,7 +249,14 @@ def write_document_rich(document: Document, stream: TextIO) -> None:
     from rich.style import Style
     from rich.text import Text
 
-    console = Console(file=stream, markup=False, emoji=False, highlight=False)
+    console = Console(
+        file=stream,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        force_terminal=True,
+        width=terminal_width(),
+    )
     console.print(Text(strip_controls(document.title), style="bold"))
     console.print(Text(document.name, style="dim"))
     for section in document.sections:
@@ -254,17 +330,21 @@ def _robvis(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tt
 
 
 def _figure(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
-    """A figure's bytes, to a file or a pipe; never onto a terminal."""
+    """A figure's or a database's bytes, to a file or a pipe; never onto a terminal."""
     from stemrenal.errors import UsageProblem
 
+    suffix = "db" if fmt is Format.SQLITE else fmt.value
     if tty:
         raise UsageProblem(
-            f"a {fmt.value} figure is binary; write it to a file with -o FILE.{fmt.value}",
+            f"{fmt.value} output is binary; write it to a file with -o FILE.{suffix}",
             option="--format",
         )
-    if result.figure is None:
+    if fmt is Format.SQLITE:
+        data = _needs(result.database, fmt)
+    elif result.figure is None:
         raise ValueError(f"this command writes no {fmt.value}")
-    data = result.figure(fmt)
+    else:
+        data = result.figure(fmt)
     out.flush()
     out.buffer.write(data)
     out.buffer.flush()
@@ -288,4 +368,5 @@ WRITERS: dict[Format, Writer] = {
     Format.SVG: _figure,
     Format.PNG: _figure,
     Format.PDF: _figure,
+    Format.SQLITE: _figure,
 }

@@ -122,10 +122,30 @@ class Registry:
         return chosen
 
     def get(self, study_id: str) -> Study:
-        """The study with this id; UsageProblem suggests the closest ids."""
-        for study in self.studies:
-            if study.id == study_id:
+        """The study a reader names: its id (any letter case, or a unique prefix), its PMID,
+        its DOI (bare, `doi:` or a doi.org address) or a registration id. UsageProblem lists
+        the candidates of an ambiguous prefix, or suggests the closest ids."""
+        wanted = study_id.strip()
+        for study in self.studies:  # the common case, without reading any record
+            if study.id == wanted:
                 return study
+        folded = wanted.casefold()
+        exact = [s for s in self.studies if s.id.casefold() == folded]
+        if exact:
+            return exact[0]
+        found = _by_identifier(self.studies, wanted)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            found = [s for s in self.studies if s.id.casefold().startswith(folded)]
+            if len(found) == 1:
+                return found[0]
+        if len(found) > 1:
+            names = ", ".join(s.id for s in found[:10]) + (", ..." if len(found) > 10 else "")
+            raise UsageProblem(
+                f"{study_id!r} matches {len(found)} studies: {names}; give more of the id",
+                option="ID",
+            )
         import difflib  # only a miss needs suggestions
 
         known = [s.id for s in self.studies]
@@ -146,6 +166,28 @@ class Registry:
                     f"{target} is part of the registry being read; choose another output file",
                     option="--output",
                 )
+
+
+_DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:")
+
+
+def _by_identifier(studies: Sequence[Study], wanted: str) -> list[Study]:
+    """Studies whose PMID, DOI or registration id is `wanted` (DOIs compare case-blind)."""
+    text = wanted
+    for prefix in _DOI_PREFIXES:
+        if text.casefold().startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.strip().rstrip("/")
+    if text.isdigit():
+        return [s for s in studies if s.citation.pmid == text]
+    if text.startswith("10."):
+        return [
+            s for s in studies if s.citation.doi and s.citation.doi.casefold() == text.casefold()
+        ]
+    upper = text.upper()
+    if any(ch.isdigit() for ch in upper) and len(upper) >= 6:
+        return [s for s in studies if upper in (r.upper() for r in s.registrations)]
+    return []
 
 
 def open_registry(

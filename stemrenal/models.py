@@ -44,6 +44,11 @@ def _printable(value: str) -> str:
         raise _fail("control_character", f"contains a control character ({bad})")
     if not value.strip():
         raise _fail("blank", "must not be blank")
+    if value.lstrip().upper().startswith("TODO"):  # a skeleton's placeholder (`stemrenal new`)
+        raise _fail(
+            "unfilled",
+            f"not filled in yet: replace {quoted(value)} (or delete the key if no source says it)",
+        )
     return value
 
 
@@ -490,6 +495,11 @@ class Study(StrictModel):
     arms: list[Arm] = _empty()
     intervention: Intervention = Intervention()
     follow_up: Duration | None = None
+    follow_up_reported: Text | None = _described(
+        "The follow-up as the paper reports it when that is not one duration, e.g. "
+        '"mean 17.2 ± 9.5 months"; `follow_up` then holds the duration filters read.',
+        default=None,
+    )
     outcomes: list[Outcome] = _empty()
     safety: Text | None = None
     safety_events: list[SafetyEvent] = _empty()
@@ -497,6 +507,12 @@ class Study(StrictModel):
     limitations: Annotated[list[Limitation], Field(min_length=1)]
     sources: Annotated[list[Text], Field(min_length=1)]
     overlaps: list[Slug] = _empty()
+    distinct_from: list[Slug] = _described(
+        "Studies checked and found not to share participants, though they share a centre or "
+        "a registration (say why in curation_notes); silences `validate --strict`'s warning.",
+        default_factory=list,
+        json_schema_extra={"default": []},
+    )
     curation_notes: list[Text] = _empty()
     last_checked: IsoDate | None = _described(
         "The date (YYYY-MM-DD) this record was last checked against its sources.", default=None

@@ -39,24 +39,90 @@ def _raw() -> dict[str, Any]:
         return tomli.loads(f.read())
 
 
+#: Registry-local vocabulary files added with `extend` (terms beside the bundled ones).
+_LOCAL: list[dict[str, Any]] = []
+
+#: The name of a registry-local vocabulary file in a registry directory.
+LOCAL_NAME = "vocabulary.toml"
+
+
+def _terms_of(kind: str, entries: list[dict[str, Any]]) -> tuple[Term, ...]:
+    return tuple(
+        Term(
+            kind=kind,
+            id=entry["id"],
+            label=entry["label"],
+            aliases=tuple(entry.get("aliases", ())),
+            cell_free=bool(entry.get("cell_free", False)),
+            cell_class=entry.get("class"),
+        )
+        for entry in entries
+    )
+
+
 @cache
 def _load() -> dict[str, tuple[Term, ...]]:
-    """Every kind (an array of tables in vocabulary.toml) with its terms, in file order."""
-    return {
-        kind: tuple(
-            Term(
-                kind=kind,
-                id=entry["id"],
-                label=entry["label"],
-                aliases=tuple(entry.get("aliases", ())),
-                cell_free=bool(entry.get("cell_free", False)),
-                cell_class=entry.get("class"),
-            )
-            for entry in entries
-        )
+    """Every kind (an array of tables in vocabulary.toml) with its terms, in file order, then
+    the registry-local terms."""
+    loaded = {
+        kind: _terms_of(kind, entries)
         for kind, entries in _raw().items()
         if isinstance(entries, list)
     }
+    for local in _LOCAL:
+        for kind, entries in local.items():
+            loaded[kind] = loaded[kind] + _terms_of(kind, entries)
+    return loaded
+
+
+def extend(text: str) -> list[str]:
+    """Add the terms of a registry-local vocabulary file; the problems, if any (then nothing
+    is added). A term needs a kind the bundled vocabulary has, a lower-case id, a label, and
+    no spelling another term already has."""
+    import tomli
+
+    try:
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        return [f"invalid TOML: {exc}"]
+    problems = []
+    for kind, entries in data.items():
+        if kind not in _load():
+            problems.append(f"{kind}: not a vocabulary kind ({', '.join(kinds())})")
+        elif not isinstance(entries, list):
+            problems.append(f"{kind}: write each term as a [[{kind}]] table")
+        else:
+            for number, entry in enumerate(entries, 1):
+                problems += _entry_problems(kind, f"{kind} {number}", entry)
+    if not problems:
+        _LOCAL.append(data)
+        _forget()
+    return problems
+
+
+def _entry_problems(kind: str, where: str, entry: Any) -> list[str]:
+    import re
+
+    if not isinstance(entry, dict) or not re.fullmatch(
+        r"[a-z0-9]+(-[a-z0-9]+)*", str(entry.get("id", ""))
+    ):
+        return [f"{where}: id must be lower case words joined by hyphens"]
+    problems = []
+    if not isinstance(entry.get("label"), str) or not entry["label"].strip():
+        problems.append(f"{where} ({entry['id']}): give a label")
+    unknown = sorted(set(entry) - {"id", "label", "aliases", "cell_free", "class"})
+    if unknown:
+        problems.append(f"{where} ({entry['id']}): unknown key {unknown[0]!r}")
+    for spelling in (entry["id"], *entry.get("aliases", ())):
+        if lookup(kind, str(spelling)) is not None:
+            problems.append(f"{where} ({entry['id']}): {spelling!r} is already a {kind} term")
+    return problems
+
+
+def _forget() -> None:
+    """Drop every cached view of the vocabulary, after terms were added."""
+    for cached in (_load, _index, ids, _by_id):
+        cached.cache_clear()
 
 
 def kinds() -> tuple[str, ...]:

@@ -45,6 +45,8 @@ def texts(breaks: bool) -> st.SearchStrategy[str]:
         )
         .map("".join)
         .filter(lambda s: s.strip() != "")
+        # a value starting with TODO is a skeleton's placeholder, refused on purpose
+        .filter(lambda s: not s.lstrip().upper().startswith("TODO"))
     )
 
 
@@ -178,6 +180,7 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
             "doses": draw(maybe(COUNTS)),
         },
         "follow_up": draw(maybe(FOLLOW_UPS)),
+        "follow_up_reported": draw(maybe(text)),
         "outcomes": draw(st.lists(st.one_of(outcome, primary_outcome), max_size=3)),
         "safety": draw(maybe(text)),
         "safety_events": draw(
@@ -201,6 +204,7 @@ def study(draw: st.DrawFn, text: st.SearchStrategy[str], sid: str) -> dict[str, 
         "limitations": draw(st.lists(limitation, min_size=1, max_size=3)),
         "sources": sources,
         "overlaps": [],
+        "distinct_from": [],
         "curation_notes": draw(st.lists(text, max_size=2)),
         "last_checked": draw(maybe(st.dates().map(lambda d: d.isoformat()))),
     }

@@ -338,7 +338,8 @@ def test_invalid_registry_is_exit_1_with_every_problem(
     assert lines[0].startswith(f"{path}:5: study doe-2020-ckd: year:")
     assert (
         lines[-1]
-        == "Error: the registry has 2 problems; run `stemrenal validate` for the full list"
+        == f"Error: the registry has 2 problems; run `stemrenal --registry {path} validate` for "
+        "the full list"
     )
     assert result.stdout == ""
 

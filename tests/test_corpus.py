@@ -154,7 +154,7 @@ CASES: dict[str, Case] = {
     ),
     "overlap-names-no-study": one(
         edit("enrolled = 10", 'enrolled = 10\noverlaps = ["nobody-1999-x"]'),
-        "[[study]]",
+        "overlaps =",  # the key's own line, not the study's
         "overlaps: names unknown study 'nobody-1999-x'",
     ),
     # vocabulary
@@ -321,9 +321,10 @@ def test_query_refuses_a_bad_registry_with_each_problem_on_one_located_line(
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     n = len(case.problems)
+    again = "".join(f" --registry {path}" for path in paths)  # the hint repeats them
     assert lines[-1] == (
         f"Error: the registry has {n} problem{'s' if n != 1 else ''}; "
-        "run `stemrenal validate` for the full list"
+        f"run `stemrenal{again} validate` for the full list"
     )
     assert_located(lines[:-1], expected_patterns(case, tmp_path))
 
@@ -428,11 +429,13 @@ def test_unreadable_file_beside_good_ones_still_reports_the_rest(
     bad.write_text(edit("enrolled = 10", "enrolled = 0"), encoding="utf-8")
     result = runner.invoke(cli, ["validate", str(path), str(bad)])
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
-        f"{path}: cannot read file: Input/output error",
-        f"{bad}:9: study doe-2020-ckd: enrolled: Input should be greater than 0",
-        "2 problems found",
-    ]
+    assert sorted(result.stdout.splitlines()[:2]) == sorted(
+        [
+            f"{path}: cannot read file: Input/output error",
+            f"{bad}:9: study doe-2020-ckd: enrolled: Input should be greater than 0",
+        ]
+    )  # sorted by file and line
+    assert result.stdout.splitlines()[2] == "2 problems found"
 
 
 # ----------------------------------------------------------------------------- the big file

@@ -23,12 +23,15 @@ def examples() -> list[tuple[str, str]]:
     for block in re.findall(r"```console\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL):
         lines = block.rstrip("\n").split("\n")
         starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+        wrote = False  # after a command that wrote a file, the rest of the block reads it
         for n, start in enumerate(starts):
             end = starts[n + 1] if n + 1 < len(starts) else len(lines)
             command, expected = lines[start][2:], lines[start + 1 : end]
+            if " -o " in command:
+                wrote = True
             if not command.startswith("stemrenal ") or not expected:
                 continue
-            if "..." in expected or " -o " in command or "bad.toml" in command:
+            if "..." in expected or wrote or "bad.toml" in command:
                 continue
             if expected[0].startswith("╭"):  # a terminal capture
                 continue

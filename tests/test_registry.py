@@ -50,7 +50,7 @@ def test_overlaps_must_name_a_loaded_study(write_registry: Callable[..., Path]) 
     path = write_registry(text)
     _, problems = registry.check([path])
     assert [str(p) for p in problems] == [
-        f"{path}:2: study doe-2020-ckd: overlaps: names unknown study 'nobody-1999-x'"
+        f"{path}:10: study doe-2020-ckd: overlaps: names unknown study 'nobody-1999-x'"
     ]
 
 

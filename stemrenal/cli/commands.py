@@ -15,7 +15,7 @@ from stemrenal import __version__
 from stemrenal.appraisal import SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
-from stemrenal.output import CITATION, DOCUMENT, FIGURES, PAGE, TABULAR, Format
+from stemrenal.output import CITATION, DOCUMENT, FIGURES, PAGE, RECORD, TABULAR, Format
 
 if TYPE_CHECKING:
     from stemrenal.output import OutputOptions
@@ -492,9 +492,9 @@ def check(
 @click.argument("study_id", metavar="ID", type=StudyIdType())
 @output_options(
     sortable=False,
-    formats=DOCUMENT,
+    formats=RECORD,
     format_help="Default: formatted text on a terminal, plain text otherwise "
-    "(or from the --output file's suffix).",
+    "(or from the --output file's suffix). toml: the study as registry TOML, to edit or copy.",
 )
 def show(study_id: str, output: OutputOptions) -> None:
     """Show one study in full: design, arms, outcomes, safety, limitations and citation.
@@ -507,10 +507,20 @@ def show(study_id: str, output: OutputOptions) -> None:
     from stemrenal.output.study import study_document
 
     study = _open(output.path).get(study_id)
+
+    def toml(fmt: Format) -> str:
+        from stemrenal.curate import need
+        from stemrenal.curate.totoml import study_toml
+
+        need("tomlkit")
+        return study_toml(study)
+
     result = Result(
-        records=lambda: study.model_dump(mode="json"), document=lambda: study_document(study)
+        records=lambda: study.model_dump(mode="json"),
+        document=lambda: study_document(study),
+        page=toml,
     )
-    write(result, output, DOCUMENT, Defaults(Format.TABLE, Format.TABLE))
+    write(result, output, RECORD, Defaults(Format.TABLE, Format.TABLE))
     _notice(1)
 
 
@@ -597,30 +607,195 @@ def vocab(kinds: tuple[str, ...], output: OutputOptions) -> None:
 @click.argument(
     "paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, readable=False)
 )
-def validate(paths: tuple[str, ...]) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also the content rules: a canonical source, a curator limitation, risk of bias for "
+    "controlled designs, primary outcomes named, and a warning for cohorts that look shared "
+    "but are not linked. Always on for the bundled registry.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per problem (file, line, record, id, field, message), for CI and "
+    "editors.",
+)
+def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     """Check registry files; print every problem as FILE:LINE: study ID: field: message.
 
     With no PATH: the --registry paths, else $STEMRENAL_REGISTRY, else the bundled registry.
-    Exit 0 when clean, 1 when there is any problem.
+    Problems come sorted by file and line. Exit 0 when clean, 1 when there is any problem.
 
     \b
-    Example:
+    Examples:
       stemrenal validate data/studies.toml
+      stemrenal validate --strict mystudy.toml
     """
     from stemrenal import registry
     from stemrenal.errors import ExitCode
     from stemrenal.text import plural
 
-    found = registry.inspect(paths or _paths(), lazy=True)
+    chosen = paths or _paths()
+    found = registry.inspect(chosen, lazy=True)
+    problems = list(found.problems)
+    if (strict or not chosen) and not problems:  # the bundled registry is always strict
+        problems += registry.strict_problems(found)
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     out = sys.stdout
-    out.writelines(f"{problem}\n" for problem in found.problems)
-    if found.problems:
-        out.write(f"{plural(len(found.problems), 'problem')} found\n")
+    if fmt == "json":
+        import json
+
+        records = [
+            {"file": p.file, "line": p.line, "record": p.record, "id": p.study,
+             "field": p.field, "message": p.message}
+            for p in problems
+        ]  # fmt: skip
+        out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
     else:
-        studies, files = len(found.studies), len(found.files)
-        out.write(f"ok: {plural(studies, 'study')} in {plural(files, 'file')}, no problems\n")
+        out.writelines(f"{problem}\n" for problem in problems)
+        if problems:
+            out.write(f"{plural(len(problems), 'problem')} found\n")
+        else:
+            studies, files = len(found.studies), len(found.files)
+            names = ", ".join(str(f) for f in found.files[:5]) + (
+                ", ..." if len(found.files) > 5 else ""
+            )
+            mode = "strict, " if strict or not chosen else ""
+            out.write(
+                f"ok: {plural(studies, 'study')} in {plural(files, 'file')} ({names}), "
+                f"{mode}no problems\n"
+            )
     out.flush()
-    if found.problems:
+    if problems:
+        raise click.exceptions.Exit(ExitCode.DATA)
+
+
+@cli.command("new")
+@click.option(
+    "--design",
+    type=click.Choice(["rct", "non-randomized-controlled", "single-arm", "case-series"]),
+    required=True,
+    help="The study's design: it decides the arms and the risk-of-bias tool in the skeleton.",
+)
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (atomically); never replaces one."
+)
+def new(design: str, output: str | None) -> None:
+    """Print a complete, commented [[study]] to fill in, for one design.
+
+    Every key is there, with what it means and where to find it in a paper; every value to
+    supply is a TODO, which `validate` names until it is filled or deleted.
+
+    \b
+    Example:
+      stemrenal new --design rct -o doe-2026.toml
+    """
+    from stemrenal.curate.skeleton import skeleton
+
+    _write_new(skeleton(design), output)
+
+
+@cli.command("import")
+@click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--design",
+    type=click.Choice(["rct", "non-randomized-controlled", "single-arm", "case-series"]),
+    default="single-arm",
+    show_default=True,
+    help="The design of the skeleton the citation goes into.",
+)
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (atomically); never replaces one."
+)
+def import_citation(source: str, design: str, output: str | None) -> None:
+    """Draft a study from a citation export: RIS, PubMed .nbib or XML, CSL-JSON or BibTeX.
+
+    Authors ("Surname AB"), title, journal, year, volume, issue, pages, DOI and PMID are filled
+    from the export; everything else is a TODO in the skeleton of `stemrenal new`. Several
+    references in one file give one draft each.
+
+    \b
+    Example:
+      stemrenal import pubmed-28478399.nbib --design rct -o deng-2017.toml
+    """
+    from pathlib import Path
+
+    from stemrenal.curate import importers
+    from stemrenal.curate.skeleton import skeleton
+
+    drafts = importers.read(Path(source))
+    text = "\n".join(skeleton(design, d.citation(), d.title, d.year) for d in drafts)
+    _write_new(text, output)
+
+
+def _write_new(text: str, output: str | None) -> None:
+    """New registry text: to stdout, or to a file that must not exist yet."""
+    from pathlib import Path
+
+    from stemrenal.errors import UsageProblem
+    from stemrenal.output.files import open_output
+
+    if output and Path(output).exists():
+        raise UsageProblem(f"{output} exists; new text never replaces a file", option="--output")
+    with open_output(output) as stream:
+        stream.write(text)
+
+
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if any file would change.")
+def fmt_files(paths: tuple[str, ...], check: bool) -> None:
+    """Rewrite registry files in one layout, with canonical terms instead of aliases.
+
+    Comments, key order and values are kept (tomlkit); an alias becomes its canonical term
+    ("CKD" -> "chronic-kidney-disease"); trailing spaces and extra blank lines go. A file that
+    does not parse is left untouched. With no PATH: the --registry paths.
+
+    \b
+    Examples:
+      stemrenal fmt mystudies.toml
+      stemrenal fmt --check data/
+    """
+    from stemrenal import registry
+    from stemrenal.curate import need
+    from stemrenal.curate.fmt import formatted
+    from stemrenal.errors import ExitCode
+    from stemrenal.output.files import open_output
+
+    need("tomlkit")
+    chosen = paths or _paths()
+    if not chosen:
+        raise click.UsageError("name the files to format (the bundled registry is read-only)")
+    files, problems = registry.sources(chosen)
+    failed = bool(problems)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    pending = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        try:
+            result, changes = formatted(text)
+        except ValueError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            failed = True
+            continue
+        if result == text:
+            continue
+        pending += 1
+        for change in changes:
+            click.echo(f"{path}: {change.record}: {change.path}: {change.old!r} -> {change.new!r}")
+        if check:
+            click.echo(f"{path}: would be reformatted")
+        else:
+            with open_output(str(path)) as stream:
+                stream.write(result)
+            click.echo(f"{path}: reformatted")
+    if not pending and not failed:
+        click.echo(f"ok: {len(files)} file(s) already formatted")
+    if failed or (check and pending):
         raise click.exceptions.Exit(ExitCode.DATA)
 
 

@@ -40,7 +40,11 @@ class StemrenalGroup(click.Group):
                 click.echo(str(problem), err=True)
             found = f"the {exc.what} has {plural(len(exc.problems), 'problem')}"
             if exc.what == "registry":
-                found += "; run `stemrenal validate` for the full list"
+                import shlex
+
+                paths = ctx.find_root().params.get("registry") or ()
+                where = "".join(f" --registry {shlex.quote(p)}" for p in paths)
+                found += f"; run `stemrenal{where} validate` for the full list"
             raise click.ClickException(found) from None
         except UsageProblem as exc:
             hint = [exc.option] if exc.option else None

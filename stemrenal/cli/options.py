@@ -26,6 +26,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ----------------------------------------------------------------------------- parameter types
 
 
+def _local_terms(ctx: click.Context) -> None:
+    """Add the vocabulary file beside the registry in use (--registry or the environment)."""
+    import os
+
+    from stemrenal import registry
+
+    paths = ctx.find_root().params.get("registry") or ()
+    if not paths and os.environ.get(registry.ENV_VAR):
+        paths = tuple(p for p in os.environ[registry.ENV_VAR].split(os.pathsep) if p)
+    if paths:
+        registry.sources(paths)
+
+
 class TermType(click.ParamType[str]):
     """A vocabulary term: any alias, English or Chinese, resolved to its canonical id."""
 
@@ -37,6 +50,9 @@ class TermType(click.ParamType[str]):
         from stemrenal import vocabulary
 
         found = vocabulary.lookup(self.kind, str(value))
+        if found is None and ctx is not None:  # perhaps a term of the registry's own vocabulary
+            _local_terms(ctx)
+            found = vocabulary.lookup(self.kind, str(value))
         if found is None:
             from stemrenal.text import did_you_mean
 

@@ -35,6 +35,7 @@ class Format(str, Enum):
     TEXT = "text"
     HTML = "html"
     SQLITE = "sqlite"
+    TOML = "toml"
     SVG = "svg"
     PNG = "png"
     PDF = "pdf"
@@ -44,6 +45,8 @@ class Format(str, Enum):
 TABULAR = (Format.TABLE, Format.CSV, Format.TSV, Format.JSON, Format.JSONL, Format.MARKDOWN)
 #: The formats of `show`: one study as a document, or its record.
 DOCUMENT = (Format.TABLE, Format.JSON, Format.MARKDOWN)
+#: `show` also writes the study back as registry TOML.
+RECORD = (*DOCUMENT, Format.TOML)
 #: The formats of `cite`: citation styles.
 CITATION = (Format.BIBTEX, Format.RIS, Format.CSL_JSON, Format.VANCOUVER)
 #: The formats of `brief`: a page to read or print.
@@ -68,6 +71,7 @@ SUFFIXES: dict[str, tuple[Format, ...]] = {
     ".txt": (Format.VANCOUVER, Format.TEXT, Format.TABLE),
     ".html": (Format.HTML,),
     ".htm": (Format.HTML,),
+    ".toml": (Format.TOML,),
     ".db": (Format.SQLITE,),
     ".sqlite": (Format.SQLITE,),
     ".sqlite3": (Format.SQLITE,),

@@ -291,12 +291,14 @@ def _readable(result: Result, fmt: Format, options: OutputOptions, out: TextIO, 
 
 
 def _markdown(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
-    if result.page is not None:
-        out.write(result.page(fmt))
-    elif result.table is not None:
+    if result.table is not None:
         write_markdown(result.table(fmt), options, out)
+    elif result.document is not None:
+        write_document_markdown(result.document(), out)
+    elif result.page is not None:
+        out.write(result.page(fmt))
     else:
-        write_document_markdown(_needs(result.document, fmt), out)
+        raise ValueError(f"this command writes no {fmt.value}")
 
 
 def _delimited(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
@@ -316,7 +318,7 @@ def _citations(result: Result, fmt: Format, options: OutputOptions, out: TextIO,
 
 
 def _page(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
-    """A whole page (`brief`): plain text, or self-contained HTML."""
+    """A whole page: the brief's text or HTML, or a study as registry TOML."""
     if result.page is None:
         raise ValueError(f"this command writes no {fmt.value}")
     out.write(result.page(fmt))
@@ -365,6 +367,7 @@ WRITERS: dict[Format, Writer] = {
     Format.ROBVIS: _robvis,
     Format.TEXT: _page,
     Format.HTML: _page,
+    Format.TOML: _page,
     Format.SVG: _figure,
     Format.PNG: _figure,
     Format.PDF: _figure,

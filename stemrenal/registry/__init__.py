@@ -61,11 +61,13 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
+        problems += _local_vocabulary(path if path.is_dir() else path.parent)
         if path.is_dir():
             tomls = sorted(
                 p
                 for p in path.rglob("*.toml")
                 if p.is_file()
+                and p != path / vocabulary_name()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not tomls:
@@ -78,6 +80,47 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
         else:
             problems.append(Problem(str(path), None, None, None, "no such file or directory"))
     return found, problems
+
+
+def vocabulary_name() -> str:
+    from stemrenal.vocabulary import LOCAL_NAME
+
+    return LOCAL_NAME
+
+
+_EXTENDED: set[Path] = set()
+
+
+def _local_vocabulary(directory: Path) -> list[Problem]:
+    """A `vocabulary.toml` beside the registry adds its terms (once per process); the cache
+    is bypassed for such a registry, as its validity depends on that file too."""
+    path = directory / vocabulary_name()
+    if not path.is_file() or path.resolve() in _EXTENDED:
+        return []
+    if path.resolve() == (Path(__file__).resolve().parent.parent / "vocabulary.toml"):
+        return []
+    from stemrenal import vocabulary
+    from stemrenal.registry.cache import bypass
+
+    _EXTENDED.add(path.resolve())
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        return [
+            Problem(
+                str(path),
+                None,
+                None,
+                None,
+                f"cannot read file: {exc.strerror or exc}",
+                "vocabulary",
+            )
+        ]
+    bypass()
+    return [
+        Problem(str(path), None, None, None, message, "vocabulary")
+        for message in vocabulary.extend(text)
+    ]
 
 
 class Registry:
@@ -257,7 +300,12 @@ def inspect(
                 for r in results
                 for s, line in zip(r.studies, r.lines(), strict=True)
             ]
-            problems.extend(cross_check(origins, known))
+            at_overlaps = {
+                s.id: line
+                for r in results
+                for s, line in zip(r.studies, r.lines(("overlaps",)), strict=True)
+            }
+            problems.extend(cross_check(origins, known, at_overlaps))
         trials = tuple(t for result in results for t in result.trials)
         excluded = tuple(e for result in results for e in result.excluded)
         certainties = tuple(c for result in results for c in result.certainties)
@@ -273,6 +321,30 @@ def inspect(
 
     studies_lazy = chain([result.studies for result in results])
     return Inspection(studies_lazy, problems, files, *others)
+
+
+def strict_problems(found: Inspection) -> list[Problem]:
+    """`validate --strict`: the content rules and overlap warnings, at each study's line."""
+    import re
+
+    from stemrenal.registry import strict
+
+    where: dict[str, tuple[str, int | None]] = {}
+    pattern = re.compile(r'^\s*id\s*=\s*"([^"]+)"')
+    for path in found.files:
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except OSError:
+            continue
+        in_study = False
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                in_study = stripped == "[[study]]"
+            match = pattern.match(line)
+            if in_study and match:
+                where.setdefault(match.group(1), (str(path), number))
+    return strict.check(list(found.studies), where)
 
 
 def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Problem]:
@@ -385,7 +457,9 @@ def _long_lived() -> Iterator[None]:
 
 
 def cross_check(
-    origins: Sequence[tuple[Study, str, int | None]], known: set[str] | frozenset[str] = frozenset()
+    origins: Sequence[tuple[Study, str, int | None]],
+    known: set[str] | frozenset[str] = frozenset(),
+    at_overlaps: dict[str, int | None] | None = None,
 ) -> list[Problem]:
     """Rules that span studies and files: unique ids, overlaps that name real studies.
 
@@ -403,8 +477,9 @@ def cross_check(
         else:
             first[study.id] = (file, line)
     for study, file, line in origins:
+        where = (at_overlaps or {}).get(study.id) or line  # the overlaps key's own line
         problems.extend(
-            Problem(file, line, study.id, "overlaps", f"names unknown study {other!r}")
+            Problem(file, where, study.id, "overlaps", f"names unknown study {other!r}")
             for other in study.overlaps
             if other not in first and other not in known
         )

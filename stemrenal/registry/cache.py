@@ -86,6 +86,12 @@ def bypassed() -> Iterator[None]:
         _bypass.reset(token)
 
 
+def bypass() -> None:
+    """From now on in this run, neither read nor write the cache (a registry with its own
+    vocabulary: its files' validity depends on more than their own bytes)."""
+    _bypass.set(True)
+
+
 def enabled() -> bool:
     """False under `--no-cache` or with STEMRENAL_NO_CACHE set."""
     return not _bypass.get() and os.environ.get(ENV_VAR, "") in {"", "0"}

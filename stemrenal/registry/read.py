@@ -52,7 +52,7 @@ class FileResult(NamedTuple):
             return lazy.ids, lazy.overlapped()
         return [s.id for s in self.studies], (o for s in self.studies for o in s.overlaps)
 
-    def lines(self) -> tuple[int | None, ...]:
+    def lines(self, key: tuple[str, ...] = ()) -> tuple[int | None, ...]:
         """The line of each valid study, read from the file again.
 
         Only messages that span files need these, and locating every key of a large file
@@ -62,7 +62,7 @@ class FileResult(NamedTuple):
 
         text, _ = _read_text(self.path)
         locator = Locator(text or "")
-        return tuple(locator.line(index, ()) for index in self.indices)
+        return tuple(locator.line(index, key) for index in self.indices)
 
 
 def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> FileResult:
@@ -293,15 +293,57 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 _MESSAGES = {
     "missing": "required key is missing",
-    "extra_forbidden": "unknown key (not part of the registry format)",
 }
+
+#: What to write, for the patterns whose regex would mean nothing to a curator.
+_PATTERN_HINTS = {
+    "id": "write the id in lower case as author-year-topic, e.g. deng-2017-lupus-nephritis",
+    "doi": "write the bare DOI, e.g. 10.1136/annrheumdis-2017-211073 (drop any https://doi.org/ "
+    "or doi: prefix)",
+    "pmid": "write the PMID as digits only, e.g. 28478399",
+    "overlaps": "name studies by their ids, e.g. deng-2017-lupus-nephritis",
+    "last_checked": "write a date as YYYY-MM-DD, e.g. 2026-12-01",
+}
+
+#: Tables written `[study.x]` where the registry wants `[[study.x]]` (one per item).
+_LISTS_OF_TABLES = {"arms", "outcomes", "safety_events", "limitations", "domains", "arm_values"}
 
 
 def _message(error: Any) -> str:
     kind = error["type"]
-    if kind in _MESSAGES:
+    loc = tuple(error.get("loc") or ())
+    given = error.get("input")
+    last = next((part for part in reversed(loc) if isinstance(part, str)), "")
+    if isinstance(given, str) and given.lstrip().upper().startswith("TODO"):
+        return (
+            f"not filled in yet: replace {quoted(given)} (or delete the key if no source says it)"
+        )
+    if kind == "missing":
         return str(_MESSAGES[kind])
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the registry format)" + _known_key(last)
+    if kind == "string_pattern_mismatch" and last in _PATTERN_HINTS:
+        return f"{_PATTERN_HINTS[last]} (got {quoted(given)})"
+    if kind == "list_type" and isinstance(given, dict) and last in _LISTS_OF_TABLES:
+        path = ".".join(part for part in loc if isinstance(part, str))
+        return f"write each item as its own [[study.{path}]] table (double brackets), not [study.{path}]"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind in {"string_pattern_mismatch", "literal_error"}:
-        message += f" (got {quoted(error.get('input'))})"
+        message += f" (got {quoted(given)})"
     return message
+
+
+def _known_key(key: str) -> str:
+    """ "; did you mean `enrolled`?" for a misspelt key, from every key the format has."""
+    import difflib
+
+    from stemrenal import models
+
+    keys = {
+        name
+        for model in vars(models).values()
+        if isinstance(model, type) and issubclass(model, models.StrictModel)
+        for name in model.model_fields
+    }
+    close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""

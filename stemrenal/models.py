@@ -53,6 +53,17 @@ def _printable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_printable)]
+
+
+def _one_line(value: str) -> str:
+    """Citation fields, titles, identifiers and URLs are one line: a line break there could
+    forge a line of a RIS or Vancouver reference."""
+    if any(ch in value for ch in "\n\r\t"):
+        raise _fail("line_break", "must be one line (no line breaks or tabs)")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_printable), AfterValidator(_one_line)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)]
 
 
@@ -140,17 +151,19 @@ class StrictModel(BaseModel):
 
 
 class Citation(StrictModel):
-    authors: Annotated[list[Text], Field(min_length=1)]
-    journal: Text
-    volume: Text | None = None
-    issue: Text | None = None
-    pages: Text | None = None
+    authors: Annotated[list[Line], Field(min_length=1)]
+    journal: Line
+    volume: Line | None = None
+    issue: Line | None = None
+    pages: Line | None = None
     # \S lets ESC, BEL and C1 codes through; a DOI is printed and linked, so check it as text.
     doi: (
-        Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$"), AfterValidator(_printable)]
+        Annotated[
+            str, StringConstraints(pattern=r"^10\.[0-9]{4,9}/\S+$"), AfterValidator(_printable)
+        ]
         | None
     ) = None
-    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,9}$")] | None = None
+    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")] | None = None  # ASCII
 
     @model_validator(mode="after")
     def _doi_or_pmid(self) -> Citation:
@@ -481,11 +494,11 @@ class Limitation(StrictModel):
 
 class Study(StrictModel):
     id: Slug
-    title: Text
+    title: Line
     year: Annotated[int, Field(ge=1950, le=2100)]
     countries: list[Text] = _empty()
     institutions: list[Text] = _empty()
-    registrations: list[Text]
+    registrations: list[Line]
     citation: Citation
     conditions: Annotated[list[DiseaseTerm], Field(min_length=1)]
     population: Text
@@ -505,7 +518,7 @@ class Study(StrictModel):
     safety_events: list[SafetyEvent] = _empty()
     risk_of_bias: RiskOfBias | None = None
     limitations: Annotated[list[Limitation], Field(min_length=1)]
-    sources: Annotated[list[Text], Field(min_length=1)]
+    sources: Annotated[list[Line], Field(min_length=1)]
     overlaps: list[Slug] = _empty()
     distinct_from: list[Slug] = _described(
         "Studies checked and found not to share participants, though they share a centre or "

@@ -12,9 +12,19 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-#: Characters that could restyle a terminal, reorder text or break a line it is shown on.
-#: Tab and newline are not in it: multiline fields may hold them (writers fold them).
-_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+#: Characters that could restyle a terminal, reorder text or break a line it is shown on, and
+#: the invisible ones that could hide text from a reader or from --search: bidi marks (ALM,
+#: LRM, RLM), zero-width characters, word joiners, the byte-order mark, the soft hyphen,
+#: Hangul fillers, variation selectors and tag characters (Unicode's Bidi_Control and
+#: Default_Ignorable_Code_Point). Tab and newline are not in it: multiline fields may hold
+#: them (writers fold them).
+_UNSAFE = (
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    r"\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    r"\U000e0000-\U000e0fff"
+)
+#: The unsafe characters that str.isprintable() calls printable (Hangul fillers).
+_PRINTABLE_UNSAFE = re.compile(r"[\u115f\u1160\u3164\uffa0]")
 CONTROL = re.compile(f"[{_UNSAFE}]")
 #: In a one-line message, tabs and newlines are unsafe too.
 _IN_MESSAGE = re.compile(f"[\t\n{_UNSAFE}]")
@@ -36,7 +46,9 @@ def strip_controls(value: str, multiline: bool = False) -> str:
     Multiline text keeps its newlines but not its tabs: a table cannot show a tab (Rich measures
     it as zero width and crops the text after it).
     """
-    if value.isprintable():  # every character removed or replaced below is unprintable
+    if value.isascii() and value.isprintable():  # most cells: nothing to remove
+        return value
+    if value.isprintable() and not _PRINTABLE_UNSAFE.search(value):
         return value
     if not multiline:
         value = _LINE_BREAKS.sub(" ", value)
@@ -120,3 +132,11 @@ def wrap(text: str, width: int = 78, first: str = "", rest: str = "") -> list[st
         line, used = line + token, used + _cells(token)
     lines.append(line.rstrip())
     return lines
+
+
+def safe_url(url: str) -> str:
+    """A URL as a Markdown or HTML link target that cannot end the link or open markup: a
+    crafted DOI (`10.1/x)<script>`) stays one percent-encoded target."""
+    from urllib.parse import quote
+
+    return quote(strip_controls(url), safe=":/?=&%#~+,;@!*'$")

@@ -377,6 +377,11 @@ def output_options(
             from stemrenal.output.tables import set_width
 
             set_width(output.width)  # every run sets it, so one run's --width never leaks
+            if output.path and output.path != "-":  # the one check: no command writes a registry
+                from stemrenal.registry import Registry
+
+                root = click.get_current_context().find_root()
+                Registry(tuple(root.obj or ()), ()).refuse_target(output.path)
             return fn(*args, output=output, **kwargs)
 
         return cast(F, _stack(options, wrapper))

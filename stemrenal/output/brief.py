@@ -650,6 +650,7 @@ def plain_text(brief: Brief) -> str:
 def markdown(brief: Brief) -> str:
     """The brief as Markdown: every registry text escaped, the notice first and last."""
     from stemrenal.output.writers import markdown_escape as esc
+    from stemrenal.text import safe_url
 
     lines = [f"# {esc(brief.title)}", "", f"> **{esc(brief.notice)}**"]
     if brief.recorded:
@@ -663,7 +664,7 @@ def markdown(brief: Brief) -> str:
     lines += [f"- **{esc(term)}**: {esc(text)}" for term, text in brief.glossary]
     lines += ["", f"## {esc(heading(brief, 'references'))}", ""]
     for n, ref in enumerate(brief.references, 1):
-        link = f" [{esc(ref.url)}]({_safe_url(ref.url)})" if ref.url else ""
+        link = f" [{esc(ref.url)}]({safe_url(ref.url)})" if ref.url else ""
         lines.append(f"{n}. {esc(ref.text)}{link}")
     lines += [
         "",
@@ -674,13 +675,6 @@ def markdown(brief: Brief) -> str:
         f"**{esc(brief.notice)}**",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _safe_url(url: str) -> str:
-    """A link target that cannot end the link or open markup (a crafted DOI is still text)."""
-    from urllib.parse import quote
-
-    return quote(url, safe=":/?=&%#~+,;@")
 
 
 def html(brief: Brief) -> str:

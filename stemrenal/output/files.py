@@ -30,9 +30,18 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
         except OSError as exc:  # a full disk behind `>`, a lost device: one line, exit 1
             raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
         return
+    import stat
     import tempfile  # only a file needs it, not stdout
 
-    target = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows a symlink
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):  # a device, FIFO or /dev/stdout: through
+        yield from _through(Path(path))
+        return
+    # A symlink is followed: its target is replaced, the link stays a link.
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -51,6 +60,24 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
         if isinstance(exc, OSError):  # a full disk, a lost mount: one line, not a traceback
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
+
+
+def _through(target: Path) -> Iterator[TextIO]:
+    """Write straight into a node that is not a regular file (never replace /dev/null)."""
+    from stemrenal.text import escape_controls
+
+    shown = escape_controls(str(target))
+    try:
+        stream = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    try:
+        with stream:
+            yield stream
+    except BrokenPipeError:  # the reader left: the program ends quietly, as for stdout
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
 def _keep_mode(target: Path, tmp: str) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from stemrenal.output import NOT_REPORTED, Format, OutputOptions, Result
 from stemrenal.output.tables import Cell, Table, terminal_width
-from stemrenal.text import strip_controls
+from stemrenal.text import safe_url, strip_controls
 
 if TYPE_CHECKING:
     from stemrenal.output.study import Document
@@ -33,7 +33,7 @@ def _flat(cell: Cell, sep: str = " | ") -> str:
     if cell is None:
         return ""
     text = cell if isinstance(cell, str) else sep.join(cell)
-    return text if text.isprintable() else strip_controls(text)
+    return strip_controls(text)  # quick for the usual printable cell
 
 
 def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:
@@ -58,10 +58,12 @@ def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: b
 
 
 def markdown_escape(text: str) -> str:
-    """Registry text as Markdown text, never markup: controls stripped; backslash, pipe and
-    `<` escaped (a pipe would end a table cell, `<` could open HTML)."""
+    """Registry text as Markdown text, never markup: controls stripped; backslash, pipe, `<`
+    and brackets escaped (a pipe would end a table cell, `<` could open HTML, `[...](...)`
+    and `![...](...)` would make a link or load an image)."""
     text = strip_controls(text, multiline=True)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _md(cell: Cell) -> str:
@@ -231,7 +233,7 @@ def write_document_markdown(document: Document, stream: TextIO) -> None:
         parts += ["", f"## {section.heading}", ""]
         bullet = "- " if len(section.lines) > 1 or section.bulleted else ""
         parts += [bullet + markdown_escape(strip_controls(line)) for line in section.lines]
-        parts += [f"- [{markdown_escape(label)}]({url})" for label, url in section.links]
+        parts += [f"- [{markdown_escape(label)}]({safe_url(url)})" for label, url in section.links]
     stream.write("\n".join(parts) + "\n")
 
 

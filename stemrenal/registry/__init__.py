@@ -477,9 +477,9 @@ def cross_check(
         else:
             first[study.id] = (file, line)
     for study, file, line in origins:
-        where = (at_overlaps or {}).get(study.id) or line  # the overlaps key's own line
+        at = (at_overlaps or {}).get(study.id) or line  # the overlaps key's own line
         problems.extend(
-            Problem(file, where, study.id, "overlaps", f"names unknown study {other!r}")
+            Problem(file, at, study.id, "overlaps", f"names unknown study {other!r}")
             for other in study.overlaps
             if other not in first and other not in known
         )

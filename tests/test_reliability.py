@@ -1,0 +1,135 @@
+"""Reliability at the edges (../shared/reviews/adversarial-2026-12.md): `-o` never replaces a
+device, FIFO or symlink; no command writes a registry; invisible and line-breaking text is
+refused where it could hide or forge output; Markdown never turns registry text into links."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from stemrenal.cli import cli
+
+from helpers import MINIMAL, SEED
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def stemrenal(*args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "STEMRENAL_REGISTRY"}
+    return subprocess.run(
+        [sys.executable, "-m", "stemrenal", *args],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_output_to_dev_null_leaves_a_device() -> None:
+    done = stemrenal("--registry", str(SEED), "list", "-o", os.devnull)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_output_to_a_fifo_is_written_through(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    done = stemrenal("--registry", str(SEED), "list", "--format", "csv", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert received
+    assert received[0].startswith(b"id,citation,")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.csv"
+    shared.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "mine.csv"
+    link.symlink_to(shared)
+    done = stemrenal("--registry", str(SEED), "list", "-o", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink()
+    assert shared.read_text(encoding="utf-8").startswith("id,citation,")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv", "shared.csv"]
+
+
+def test_output_dash_and_dev_stdout_are_stdout() -> None:
+    for target in ("-", "/dev/stdout"):
+        done = stemrenal("--registry", str(SEED), "list", "--format", "csv", "-o", target)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(b"id,citation,")
+
+
+@pytest.mark.parametrize("command", [["vocab"], ["list"], ["map", "--format", "tsv"], ["brief"]])
+def test_no_command_may_write_the_registry_it_reads(command: list[str], tmp_path: Path) -> None:
+    registry = tmp_path / "studies.toml"
+    registry.write_text(MINIMAL, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--registry", str(registry), *command, "-o", str(registry)])
+    assert result.exit_code == 2
+    assert "part of the registry" in result.stderr
+    assert registry.read_text(encoding="utf-8") == MINIMAL
+    bundled = CliRunner().invoke(cli, ["vocab", "-o", str(DATA / "studies.toml")])
+    assert bundled.exit_code == 2
+
+
+def validate(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "r.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--no-cache", "validate", str(path)])
+    assert result.exit_code == 1, result.stdout
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'journal = "Journal of Tests"',
+            'journal = "J"\npages = "1-2\\nTY  - JOUR"',
+            "must be one line",
+        ),
+        ('title = "A small study"', 'title = "A small\\u200b study"', "U+200B ZERO WIDTH SPACE"),
+        ('title = "A small study"', 'title = "A small\\u2060study"', "WORD JOINER"),
+        ('title = "A small study"', 'title = "\\u3164 hidden"', "HANGUL FILLER"),
+        ('doi = "10.1000/test.1"', 'pmid = "２８４７８３９９"', "digits only"),
+    ],
+    ids=["newline-in-pages", "zero-width-space", "word-joiner", "hangul-filler", "full-width-pmid"],
+)
+def test_text_that_could_hide_or_forge_output_is_refused(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    assert message in validate(tmp_path, MINIMAL.replace(old, new))
+
+
+def test_markdown_never_makes_links_or_images_from_registry_text(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'title = "A small study"', 'title = "![x](https://evil.example/p.png) [y](z)"'
+    )
+    text = text.replace('doi = "10.1000/test.1"', 'doi = "10.1000/x)<script>alert(1)</script>"')
+    path = tmp_path / "r.toml"
+    path.write_text(text, encoding="utf-8")
+    out = (
+        CliRunner()
+        .invoke(cli, ["--registry", str(path), "show", "doe-2020-ckd", "--format", "markdown"])
+        .stdout
+    )
+    assert "<script>" not in out
+    assert "![x](" not in out
+    assert "\\[x\\]" in out
+    link = next(line for line in out.splitlines() if line.startswith("- [doi:"))
+    target = link[link.index("](") + 2 : -1]
+    assert "(" not in target
+    assert "<" not in target
+    assert ")" not in target

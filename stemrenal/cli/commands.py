@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import click
 
 from stemrenal import __version__
-from stemrenal.appraisal import SafetyKind
+from stemrenal.appraisal import DESIGN_STRENGTH, SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
 from stemrenal.output import CITATION, DOCUMENT, FIGURES, PAGE, RECORD, TABULAR, Format
@@ -676,7 +676,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
 @cli.command("new")
 @click.option(
     "--design",
-    type=click.Choice(["rct", "non-randomized-controlled", "single-arm", "case-series"]),
+    type=click.Choice(DESIGN_STRENGTH),
     required=True,
     help="The study's design: it decides the arms and the risk-of-bias tool in the skeleton.",
 )
@@ -702,7 +702,7 @@ def new(design: str, output: str | None) -> None:
 @click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--design",
-    type=click.Choice(["rct", "non-randomized-controlled", "single-arm", "case-series"]),
+    type=click.Choice(DESIGN_STRENGTH),
     default="single-arm",
     show_default=True,
     help="The design of the skeleton the citation goes into.",

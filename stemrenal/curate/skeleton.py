@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DESIGNS = ("rct", "non-randomized-controlled", "single-arm", "case-series")
-
 _CONTROLLED_ARMS = """
 [[study.arms]]
 name = "TODO: the cell-treated group, as the paper names it"

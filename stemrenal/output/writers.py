@@ -100,17 +100,8 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     after hyphens, so an id, a term or a number is never cut inside a word (Rich alone folds
     a word that does not fit at any character).
     """
-    from rich.console import Console
-
-    console = Console(
-        file=stream,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        force_terminal=terminal,
-        width=options.width or (terminal_width() if terminal else 1_000_000),
-        soft_wrap=not terminal,
-    )
+    width = options.width or (terminal_width() if terminal else 1_000_000)
+    console = _console(stream, terminal, width)
     rich_table = _rich_table(table, options, console, terminal)
     if terminal:
         # As Rich lays it out: the console's width less the borders (Table._extra_width).
@@ -122,6 +113,21 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
         from rich.text import Text
 
         console.print(Text(strip_controls(table.caption, multiline=True)))
+
+
+def _console(stream: TextIO, terminal: bool, width: int) -> Any:
+    """The one way Rich is set up here: no markup, emoji or highlighting, a given width."""
+    from rich.console import Console
+
+    return Console(
+        file=stream,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        force_terminal=terminal,
+        width=width,
+        soft_wrap=not terminal,
+    )
 
 
 def _rich_table(
@@ -247,18 +253,10 @@ def write_document_plain(document: Document, stream: TextIO) -> None:
 
 
 def write_document_rich(document: Document, stream: TextIO) -> None:
-    from rich.console import Console
     from rich.style import Style
     from rich.text import Text
 
-    console = Console(
-        file=stream,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        force_terminal=True,
-        width=terminal_width(),
-    )
+    console = _console(stream, True, terminal_width())
     console.print(Text(strip_controls(document.title), style="bold"))
     console.print(Text(document.name, style="dim"))
     for section in document.sections:

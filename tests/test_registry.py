@@ -108,10 +108,12 @@ def test_unreadable_file_is_a_problem(
 ) -> None:
     path = write_registry(MINIMAL)
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(file: object, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(file))
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    from stemrenal.registry import read
+
+    monkeypatch.setattr(read, "open", refuse, raising=False)  # read.py's own `open` only
     _, problems = registry.check([path])
     assert [str(p) for p in problems] == [f"{path}: cannot read file: Permission denied"]
 

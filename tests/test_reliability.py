@@ -133,3 +133,122 @@ def test_markdown_never_makes_links_or_images_from_registry_text(tmp_path: Path)
     assert "(" not in target
     assert "<" not in target
     assert ")" not in target
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def test_what_a_registry_directory_cannot_read_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "good.toml").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "gone.toml").symlink_to(tmp_path / "nowhere.toml")
+    os.mkfifo(tmp_path / "pipe.toml")
+    done = stemrenal("--no-cache", "validate", str(tmp_path))
+    assert done.returncode == 1
+    out = done.stdout.decode()
+    assert f"{tmp_path / 'gone.toml'}: dangling symbolic link" in out
+    assert f"{tmp_path / 'pipe.toml'}: not a regular file" in out
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_device_is_not_read_forever() -> None:
+    done = stemrenal("--registry", "/dev/zero", "list", "--format", "csv")
+    assert done.returncode == 1
+    assert b"/dev/zero: more than" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("cache", ["--no-cache", "--cache"])
+def test_a_registry_rewritten_during_queries_never_gives_mixed_rows(
+    tmp_path: Path, cache: str
+) -> None:
+    """The adversarial report's harness, bounded: one writer rewriting the file in place
+    (`cat >`-style, in chunks) while queries run; every answer is one whole version."""
+    count = 150
+    path = tmp_path / "studies.toml"
+    pieces = [
+        [
+            MINIMAL.replace('id = "doe-2020-ckd"', f'id = "{p}-{n:04d}"').encode()
+            for n in range(count)
+        ]
+        for p in ("aa", "bb")
+    ]  # written a study at a time, so a reader caught midway sees valid, shorter TOML
+    path.write_bytes(b"".join(pieces[0]))
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        turn = 0
+        while not stop.is_set():
+            turn ^= 1
+            with open(path, "wb") as handle:  # truncates, then writes in pieces
+                for piece in pieces[turn]:
+                    handle.write(piece)
+                    handle.flush()
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    env = {k: v for k, v in os.environ.items() if k != "STEMRENAL_REGISTRY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    outcomes = []
+    try:
+        for _ in range(12):
+            args = ["--no-cache"] if cache == "--no-cache" else []
+            done = subprocess.run(
+                [sys.executable, "-m", "stemrenal", *args, "--registry", str(path), "list",
+                 "--format", "tsv", "--columns", "id", "--no-header"],
+                capture_output=True, timeout=60, check=False, env=env,
+            )  # fmt: skip
+            outcomes.append(done)
+    finally:
+        stop.set()
+        writer.join()
+    for done in outcomes:
+        assert b"Traceback" not in done.stderr
+        if done.returncode == 0:
+            prefixes = {line[:2] for line in done.stdout.decode().split()}
+            assert len(prefixes) == 1, prefixes  # never rows from both versions
+            assert len(done.stdout.decode().split()) == count  # never a cut-short version
+        else:
+            assert done.returncode == 1
+            assert b"Error:" in done.stderr
+
+
+def test_output_is_utf_8_whatever_the_locale_says() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "LANG": "C.ISO-8859-1"}
+    env.pop("STEMRENAL_REGISTRY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "stemrenal", "vocab", "diseases", "--format", "tsv"],
+        capture_output=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "狼疮性肾炎" in done.stdout.decode("utf-8")
+
+
+def test_sigterm_removes_the_unfinished_output_file(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    target = tmp_path / "out.json"
+    env = {k: v for k, v in os.environ.items() if k != "STEMRENAL_REGISTRY"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c",
+         ("import sys, time; from stemrenal.output import files\n"
+         "from stemrenal.cli import main\n"
+         "real = files.open_output\n"
+         "import contextlib\n"
+         "@contextlib.contextmanager\n"
+         "def slow(path):\n"
+         "    with real(path) as s:\n"
+         "        s.write('partial'); s.flush(); print('ready', flush=True, file=sys.stderr); time.sleep(30); yield s\n"
+         "files.open_output = slow\n"
+         f"sys.argv = ['stemrenal', 'list', '-o', {str(target)!r}]; main()")],
+        stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    proc.stderr.readline()  # "ready": the temporary file exists
+    assert any(p.name.startswith(".out.json.") for p in tmp_path.iterdir())
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    proc.stderr.close()
+    time.sleep(0.1)
+    assert code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []

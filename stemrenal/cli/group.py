@@ -27,6 +27,7 @@ class StemrenalGroup(click.Group):
         # a warm query on 10,000 studies). Reference counting still frees what is dropped.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        _utf8_streams()
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -58,6 +59,17 @@ class StemrenalGroup(click.Group):
         finally:
             if gc_was_enabled:
                 gc.enable()
+
+
+def _utf8_streams() -> None:
+    """Output is UTF-8 whatever the locale says (PYTHONIOENCODING=ascii, a Latin-1 terminal):
+    registry text is Chinese and English, and one encoding everywhere beats a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and encoding not in ("utf-8", "utf8"):
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(encoding="utf-8")
 
 
 def _quiet_stdout() -> None:
@@ -108,8 +120,20 @@ def cli(ctx: click.Context, registry: tuple[str, ...], no_cache: bool) -> None:
         ctx.with_resource(without_cache())
 
 
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does: the temporary file of an unfinished
+    `-o` is removed on the way out (`output.files`), and the exit code is 128 + the signal."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point for a caller in-process: Ctrl-C before click takes over still exits 130."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it be
+                signal.signal(getattr(signal, name), _on_signal)
     try:
         cli(prog_name="stemrenal")
     except KeyboardInterrupt:

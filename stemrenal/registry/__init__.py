@@ -63,14 +63,9 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
         path = Path(raw)
         problems += _local_vocabulary(path if path.is_dir() else path.parent)
         if path.is_dir():
-            tomls = sorted(
-                p
-                for p in path.rglob("*.toml")
-                if p.is_file()
-                and p != path / vocabulary_name()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not tomls:
+            tomls, trouble = _walk(path)
+            problems += trouble
+            if not tomls and not trouble:
                 problems.append(
                     Problem(str(path), None, None, None, "no *.toml files in directory")
                 )
@@ -80,6 +75,50 @@ def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], l
         else:
             problems.append(Problem(str(path), None, None, None, "no such file or directory"))
     return found, problems
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every registry file below `root` (hidden directories and files skipped), and a problem
+    for each that should be read and cannot: an unreadable directory, a dangling link, a FIFO
+    or device. An entry that vanishes during the walk is simply gone."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+
+    def unreadable(error: OSError) -> None:
+        if not isinstance(error, FileNotFoundError):  # vanished mid-walk: nothing to report
+            where = error.filename or str(root)
+            message = f"cannot read directory: {error.strerror or error}"
+            problems.append(Problem(str(where), None, None, None, message))
+
+    for directory, subdirectories, names in os.walk(root, onerror=unreadable):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or not name.endswith(".toml"):
+                continue
+            path = Path(directory) / name
+            if path == root / vocabulary_name():
+                continue
+            trouble = _not_readable(path)
+            if trouble is None:
+                found.append(path)
+            elif trouble:
+                problems.append(Problem(str(path), None, None, None, trouble))
+    return sorted(found), problems
+
+
+def _not_readable(path: Path) -> str | None:
+    """Why a file found in a registry directory is not read ("" when it just vanished)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "dangling symbolic link" if os.path.islink(path) else ""
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, device or socket is not read)"
+    return None
 
 
 def vocabulary_name() -> str:

@@ -6,6 +6,7 @@ fixable in one pass. No parser exception escapes as a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -92,21 +93,52 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
             if cached is not None:
                 ids = frozenset(study.id for study in cached)
                 return FileResult(path, cached, (), tuple(range(len(cached))), ids)
-    name = str(path)
-    raw, problem = _read_bytes(path)
-    if problem is not None:
-        return FileResult(path, (), (problem,))
-    text, problem = _decode(name, raw)
-    if problem is not None:
-        return FileResult(path, (), (problem,))
-    data, problem = _parse(name, text)
-    if problem is not None:
-        return FileResult(path, (), (problem,))
-    only_studies = set(data) == {"study"}  # small trial and coverage files are read afresh
-    result = _validate(name, text, data, tuple(kinds) or KINDS)
+    for _ in range(_ATTEMPTS):  # one consistent version of the file, or a clear failure
+        before = _stamp(path)
+        result, raw, only_studies = _read_once(path, kinds)
+        if before is None or (not raw and result.problems):  # a pipe, or nothing could be read
+            break
+        if before == _stamp(path) and len(raw) == before[0]:
+            break
+    else:
+        message = "the file changed while it was being read; run the command again"
+        return FileResult(path, (), (Problem(str(path), None, None, None, message),))
     if entry is not None and only_studies and not result.problems:
         registry_cache.store(entry, result.studies, raw)
     return result
+
+
+#: Reads of a file that keeps changing before the command gives up.
+_ATTEMPTS = 3
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """Size, modification and change times, inode of a regular file: what changes when it is
+    rewritten. None for a pipe or device (read once) or a file that cannot be seen."""
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, bool]:
+    name = str(path)
+    raw, problem = _read_bytes(path)
+    if problem is not None:
+        return FileResult(path, (), (problem,)), raw, False
+    text, problem = _decode(name, raw)
+    if problem is not None:
+        return FileResult(path, (), (problem,)), raw, False
+    data, problem = _parse(name, text)
+    if problem is not None:
+        return FileResult(path, (), (problem,)), raw, False
+    only_studies = set(data) == {"study"}  # small trial and coverage files are read afresh
+    return _validate(name, text, data, tuple(kinds) or KINDS), raw, only_studies
 
 
 def _read_text(path: Path) -> tuple[str | None, Problem | None]:
@@ -117,12 +149,45 @@ def _read_text(path: Path) -> tuple[str | None, Problem | None]:
     return (None if problem else text), problem
 
 
-def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
+#: The largest registry file read, in bytes (STEMRENAL_MAX_FILE_MB, default 256): a device or
+#: a runaway file is refused rather than read until memory runs out.
+def _largest() -> int:
+    import os
+
     try:
-        return path.read_bytes(), None
+        return int(float(os.environ.get("STEMRENAL_MAX_FILE_MB", "256")) * 1024 * 1024)
+    except ValueError:
+        return 256 * 1024 * 1024
+
+
+def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
+    """The file's bytes, at most STEMRENAL_MAX_FILE_MB of them: a regular file is checked by
+    its size first; a pipe named on the command line (`--registry <(...)`) is read to the
+    limit, so a device such as /dev/zero is refused rather than read forever."""
+    import stat
+
+    largest = _largest()
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            regular = stat.S_ISREG(info.st_mode)
+            if regular and info.st_size > largest:
+                return b"", _too_large(path, info.st_size)
+            data = handle.read(largest + 1)
+            if len(data) > largest:
+                return b"", _too_large(path, len(data))
+            return data, None
     except OSError as exc:
         message = f"cannot read file: {exc.strerror or exc}"
         return b"", Problem(str(path), None, None, None, message)
+
+
+def _too_large(path: Path, size: int) -> Problem:
+    message = (
+        f"more than {_largest() // 1024 // 1024} MB (the STEMRENAL_MAX_FILE_MB limit); "
+        "a registry file should be far smaller"
+    )
+    return Problem(str(path), None, None, None, message)
 
 
 def _decode(name: str, raw: bytes) -> tuple[str, Problem | None]:

@@ -252,3 +252,56 @@ def test_sigterm_removes_the_unfinished_output_file(tmp_path: Path) -> None:
     time.sleep(0.1)
     assert code == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_very_narrow_terminal_stacks_fields_instead_of_empty_cells() -> None:
+    import io
+
+    from stemrenal import registry
+    from stemrenal.output import Format, OutputOptions
+    from stemrenal.output.tables import STUDIES
+    from stemrenal.output.writers import write_table
+
+    table = STUDIES.result(registry.load([SEED]), None).table(Format.TABLE)  # type: ignore[misc]
+    out = io.StringIO()
+    write_table(table, OutputOptions(width=30), out, terminal=True)
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert "╭" not in text  # no borders around nothing
+    assert sum(1 for line in lines if line.startswith("study: ")) == 3
+    assert "ranjbar-2022-lupus-nephritis" in text
+    too_long = [line.strip() for line in lines if len(line) > 30]
+    assert all(" " not in line for line in too_long)  # only an id too long to break
+
+
+def test_safe_csv_defuses_quoted_formulas_in_tsv_too(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text(
+        MINIMAL.replace('title = "A small study"', "title = '\"=HYPERLINK(1)\"'"), encoding="utf-8"
+    )
+    out = (
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                "--registry",
+                str(path),
+                "list",
+                "--columns",
+                "title",
+                "--format",
+                "tsv",
+                "--safe-csv",
+            ],
+        )
+        .stdout
+    )
+    assert out.splitlines()[1] == '\'"=HYPERLINK(1)"'
+
+
+def test_limit_in_registry_order_stops_early_and_keeps_the_order() -> None:
+    first = (
+        CliRunner().invoke(cli, ["list", "--limit", "3", "--columns", "id", "--no-header"]).stdout
+    )
+    every = CliRunner().invoke(cli, ["list", "--columns", "id", "--no-header"]).stdout
+    assert first.split() == every.split()[:3]

@@ -24,8 +24,9 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def defuse(value: str) -> str:
-    """Make a spreadsheet show a cell as text: prefix formula-like cells with an apostrophe."""
-    return "'" + value if value.startswith(_FORMULA) else value
+    """Make a spreadsheet show a cell as text: prefix formula-like cells with an apostrophe,
+    also when wrapped in quotes (a TSV importer strips them, then evaluates what is inside)."""
+    return "'" + value if value.lstrip('"').startswith(_FORMULA) else value
 
 
 def _flat(cell: Cell, sep: str = " | ") -> str:
@@ -102,6 +103,9 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
     """
     width = options.width or (terminal_width() if terminal else 1_000_000)
     console = _console(stream, terminal, width)
+    if terminal and width < _NARROWEST:  # no room for columns: one field per line
+        _stacked(table, stream, width)
+        return
     rich_table = _rich_table(table, options, console, terminal)
     if terminal:
         # As Rich lays it out: the console's width less the borders (Table._extra_width).
@@ -113,6 +117,27 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
         from rich.text import Text
 
         console.print(Text(strip_controls(table.caption, multiline=True)))
+
+
+#: Below this many columns a bordered table shows borders and no data: records are stacked.
+_NARROWEST = 40
+
+
+def _stacked(table: Table, stream: TextIO, width: int) -> None:
+    """Each row as `column: value` lines, wrapped to the width, rows apart by a blank line
+    (very narrow terminals)."""
+    from stemrenal.text import wrap
+
+    blocks = []
+    for row in table.rows:
+        lines = []
+        for name, cell in zip(table.headers, row, strict=True):
+            text = NOT_REPORTED if cell is None else _flat(cell, "; ")
+            lines += wrap(f"{name}: {text}", max(width, 10), "", "  ")
+        blocks.append("\n".join(lines))
+    stream.write("\n\n".join(blocks) + ("\n" if blocks else ""))
+    if table.caption:
+        stream.write(strip_controls(table.caption) + "\n")
 
 
 def _console(stream: TextIO, terminal: bool, width: int) -> Any:

@@ -197,9 +197,15 @@ class Registry:
         from stemrenal.registry.cached import narrow, read_together
 
         candidates = narrow(self.studies, query.wanted_terms(filters))
-        chosen = query.order(query.select(candidates, filters), sort)
-        if limit is not None:
-            chosen = chosen[:limit]
+        if sort is None and limit is not None:  # registry order: stop at the limit
+            import itertools
+
+            passing = (s for s in candidates if query.matches(s, filters))
+            chosen = tuple(itertools.islice(passing, limit))
+        else:
+            chosen = query.order(query.select(candidates, filters), sort)
+            if limit is not None:
+                chosen = chosen[:limit]
         read_together(chosen)
         return chosen
 

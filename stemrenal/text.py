@@ -23,8 +23,6 @@ _UNSAFE = (
     r"\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
     r"\U000e0000-\U000e0fff"
 )
-#: The unsafe characters that str.isprintable() calls printable (Hangul fillers).
-_PRINTABLE_UNSAFE = re.compile(r"[\u115f\u1160\u3164\uffa0]")
 CONTROL = re.compile(f"[{_UNSAFE}]")
 #: In a one-line message, tabs and newlines are unsafe too.
 _IN_MESSAGE = re.compile(f"[\t\n{_UNSAFE}]")
@@ -47,8 +45,6 @@ def strip_controls(value: str, multiline: bool = False) -> str:
     it as zero width and crops the text after it).
     """
     if value.isascii() and value.isprintable():  # most cells: nothing to remove
-        return value
-    if value.isprintable() and not _PRINTABLE_UNSAFE.search(value):
         return value
     if not multiline:
         value = _LINE_BREAKS.sub(" ", value)

@@ -129,8 +129,9 @@ def test_the_result_is_the_widest_column_of_outcomes() -> None:
     [
         (["summary"], ["systemic-lupus-erythematosus", "focal-segmental-glomerulosclerosis"]),
         (["vocab", "diseases"], ["systemic-lupus-erythematosus", "haemodialysis-vascular-access"]),
+        (["evidence", "--disease", "lupus-nephritis"], ["single-arm", "renal-response"]),
     ],
-    ids=["summary", "vocab"],
+    ids=["summary", "vocab", "evidence"],
 )
 def test_terms_are_never_split(columns: int, args: list[str], words: list[str]) -> None:
     screen, _ = on_terminal([*args, "--no-pager"], columns)

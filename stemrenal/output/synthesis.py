@@ -243,7 +243,13 @@ def evidence_result(rows: Sequence[EvidenceRow], requested: Sequence[str] | None
     )
 
     def table(fmt: Format) -> Table:
-        default = EVIDENCE_TABLE_DEFAULTS if fmt is Format.TABLE else EVIDENCE_DEFAULTS
+        from stemrenal.output.tables import terminal_width
+
+        default: tuple[str, ...] = (
+            EVIDENCE_TABLE_DEFAULTS if fmt is Format.TABLE else EVIDENCE_DEFAULTS
+        )
+        if fmt is Format.TABLE and terminal_width() < 100:  # risk of bias moves to the notes
+            default = tuple(n for n in default if n != "risk_of_bias")
         names = choose_columns(requested, list(EVIDENCE_COLUMNS), default)
         marks, notes = _footnotes(rows) if fmt in (Format.TABLE, Format.MARKDOWN) else ({}, [])
         getters = [

@@ -111,6 +111,9 @@ def write_table(table: Table, options: OutputOptions, stream: TextIO, terminal: 
         # As Rich lays it out: the console's width less the borders (Table._extra_width).
         room = console.options.update_width(console.width - rich_table._extra_width)
         widths = rich_table._calculate_column_widths(console, room)
+        if sum(widths) > room.max_width:  # the minimums did not fit: Rich shrinks them again
+            probe = _rich_table(table, options, console, terminal, widths)
+            widths = probe._calculate_column_widths(console, room)
         rich_table = _rich_table(table, options, console, terminal, widths)
     console.print(rich_table)
     if table.caption:  # below the table at the console's width, not squeezed to the table's

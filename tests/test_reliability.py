@@ -305,3 +305,21 @@ def test_limit_in_registry_order_stops_early_and_keeps_the_order() -> None:
     )
     every = CliRunner().invoke(cli, ["list", "--columns", "id", "--no-header"]).stdout
     assert first.split() == every.split()[:3]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["list", "--bogus"], 2),
+        (["list", "--disease", "nope"], 2),
+        (["--registry", "/dev/zero", "list"], 1),
+    ],
+)
+def test_exit_codes_hold_when_stderr_cannot_be_written(args: list[str], code: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STEMRENAL_REGISTRY"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "stemrenal", *args], stderr=full, stdout=subprocess.DEVNULL,
+            timeout=60, check=False, env=env,
+        )  # fmt: skip
+    assert done.returncode == code

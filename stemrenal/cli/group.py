@@ -10,7 +10,7 @@ import contextlib
 import gc
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
@@ -134,11 +134,35 @@ def main() -> None:
         if hasattr(signal, name):
             with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it be
                 signal.signal(getattr(signal, name), _on_signal)
+    if sys.stderr is not None and not isinstance(sys.stderr, _Unfailing):
+        sys.stderr = cast(TextIO, _Unfailing(sys.stderr))
     try:
         cli(prog_name="stemrenal")
     except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
+        if sys.stderr is not None:
+            sys.stderr.write("Interrupted.\n")
         sys.exit(ExitCode.INTERRUPTED)
+
+
+class _Unfailing:
+    """stderr that cannot fail: messages are best effort, the exit code is what counts. A
+    usage error with stderr on a full disk still exits 2, not 1 from a failed write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def script() -> NoReturn:

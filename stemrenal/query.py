@@ -151,14 +151,15 @@ SORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "year": lambda s: s.facets.year,
     "n": lambda s: s.facets.enrolled,
     "follow-up": lambda s: s.facets.follow_up_months,
-    "design": lambda s: _strength(s.facets.design),
+    "design": lambda s: design_rank(s.facets.design),
     "title": lambda s: s.title.casefold(),
     "author": _first_author,
 }
 
 
-def _strength(design: str | None) -> int | None:
-    """Stronger evidence sorts first: RCT, non-randomized controlled, single-arm, case series."""
+def design_rank(design: str | None) -> int | None:
+    """Stronger evidence first: RCT 0, non-randomized controlled 1, single-arm 2, case series 3
+    (`appraisal.DESIGN_STRENGTH`); None for a design not known."""
     return DESIGN_STRENGTH.index(design) if design in DESIGN_STRENGTH else None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from stemrenal.appraisal import DESIGN_STRENGTH, DOMAINS, NO_INFORMATION, TOOL_FOR_DESIGN
-from stemrenal.query import Filters, outcome_passes, participants
+from stemrenal.query import Filters, design_rank, outcome_passes, participants
 
 if TYPE_CHECKING:
     from stemrenal.models import Certainty, Outcome, Study
@@ -102,7 +102,9 @@ def _designs(studies: Sequence[Study]) -> tuple[tuple[str, int], ...]:
 
 
 def _strength(design: str | None) -> int:
-    return DESIGN_STRENGTH.index(design) if design in DESIGN_STRENGTH else len(DESIGN_STRENGTH)
+    """`query.design_rank`, with designs it does not know last."""
+    rank = design_rank(design)
+    return len(DESIGN_STRENGTH) if rank is None else rank
 
 
 def strongest(studies: Iterable[Study]) -> str | None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
-from stemrenal import __version__
 from stemrenal.appraisal import DESIGN_STRENGTH, SafetyKind
 from stemrenal.cli.group import cli
 from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_options
@@ -397,6 +396,7 @@ def brief(filters: Filters, lang: str, output: OutputOptions) -> None:
       stemrenal brief --disease lupus
       stemrenal brief --disease lupus --lang zh -o lupus-zh.html
     """
+    from stemrenal import __version__
     from stemrenal.output import Defaults, Result, write
     from stemrenal.output import brief as page
     from stemrenal.output.synthesis import filters_caption

@@ -378,10 +378,6 @@ def _people(n: int, lang: str) -> str:
     return WORDS[lang]["person"] if n == 1 else WORDS[lang]["people"].format(n=n)
 
 
-def _citation(study: Study) -> str:
-    return short_citation(study)
-
-
 def _reference(study: Study) -> Reference:
     c = study.citation
     url = doi_url(c.doi) if c.doi else (pmid_url(c.pmid) if c.pmid else None)
@@ -459,7 +455,7 @@ def _controlled(studies: Sequence[Study], lang: str, filters: Filters) -> Part:
         n = _people(s.enrolled, lang) if s.enrolled is not None else "n ?"
         rows.append(
             w["controlled.study"].format(
-                citation=_citation(s),
+                citation=short_citation(s),
                 design=plain[s.design.kind],
                 n=n,
                 comparator=comparator,
@@ -497,7 +493,7 @@ def _safety(studies: Sequence[Study], lang: str) -> Part:
                 count = f"{e.count}/{e.denominator} " if e.denominator else f"{e.count} "
             arm = f" [{e.arm}]" if e.arm else ""
             related = f" ({plain[e.relatedness]})" if e.relatedness else ""
-            items.append(f"{_citation(s)}: {count}{e.description}{arm}{related}")
+            items.append(f"{short_citation(s)}: {count}{e.description}{arm}{related}")
     silent = sum(1 for s in studies if not s.safety_events and not s.safety)
     paragraphs = [w["safety.events"] if items else w["safety.none"]]
     tail = [w["safety.silent"].format(n=silent, total=len(studies))] if silent else []

@@ -29,6 +29,16 @@ _IN_MESSAGE = re.compile(f"[\t\n{_UNSAFE}]")
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
 
 
+class JSONText:
+    """A record already serialised as compact JSON (the cache stores studies so): JSON output
+    writes it as it is, or re-indents it, instead of encoding it again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def first_control(value: str) -> str | None:
     """A description of the first unsafe character in `value` ("U+001B ESCAPE"), or None."""
     bad = CONTROL.search(value)

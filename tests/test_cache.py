@@ -6,6 +6,7 @@ proved by the parser and validator not running at all.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -131,40 +132,75 @@ def test_changed_content_with_same_size_and_mtime_is_a_miss(
     assert len(parses) == 2
 
 
-def test_a_file_changed_between_hashing_and_parsing_is_not_cached(
+def _meta(**values: int | str) -> None:
+    """Set columns of the one cache database's `meta` row, as a stale or racy entry has them."""
+    [entry] = cache_files()
+    with sqlite3.connect(entry) as db:
+        db.execute(f"UPDATE meta SET {', '.join(f'{k} = ?' for k in values)}", [*values.values()])
+    db.close()
+
+
+def test_a_racily_clean_entry_is_hashed_and_a_changed_file_is_a_miss(
+    registry_file: Path, parses: list[str]
+) -> None:
+    """Git's rule: a file modified within the timestamp granularity of when its stat was taken
+    may have been written again with the same stat, so its content is hashed."""
+    registry.check([registry_file])
+    original = registry_file.read_bytes()
+    registry_file.write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
+    now = registry_file.stat()
+    # As if the write had left the stat the cache holds (a coarse clock): only the hash tells.
+    _meta(mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns, taken_ns=now.st_mtime_ns + 1)
+    studies, _ = registry.check([registry_file])
+    assert studies[0].citation.journal == "Journal of Texts"
+    assert len(parses) == 2
+
+
+def test_a_clean_stat_is_trusted_without_reading_the_file(
     registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The entry is keyed by the content it hashed; what was parsed after a change is not it."""
-    original = registry_file.read_bytes()
-    before = registry_file.stat()
-    real_entry = cache.entry
+    registry.check([registry_file])
+    info = registry_file.stat()
+    _meta(taken_ns=info.st_mtime_ns + 10 * cache._RACY_NS)  # seen long after its last write
+    monkeypatch.setattr(cache, "_sha256", refuse)
+    studies, problems = registry.check([registry_file])
+    assert (len(studies), problems, len(parses)) == (1, [], 1)
 
-    def entry_then_edit(path: Path) -> cache.Entry | None:
-        found = real_entry(path)
-        path.write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
+
+def test_a_file_changed_while_read_is_cached_with_the_stat_seen_before(
+    registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was parsed is stored under the stat taken before it was read: a later write is
+    a miss, never served from the cache."""
+    original = registry_file.read_bytes()
+    real = read._read_once
+
+    def read_then_edit(path: Path, kinds: Any) -> Any:
+        found = real(path, kinds)
+        if not parses[1:]:  # the first read: the file changes just after it
+            path.write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
         return found
 
-    with monkeypatch.context() as patched:
-        patched.setattr(cache, "entry", entry_then_edit)
-        studies, _ = registry.check([registry_file])
-    assert studies[0].citation.journal == "Journal of Texts"  # what was read is what is shown
-    assert cache_files() == []
-
-    # Back to the hashed content, size and mtime: a stored entry would now be served wrongly.
-    registry_file.write_bytes(original)
-    touch_ns(registry_file, before.st_mtime_ns)
+    monkeypatch.setattr(read, "_read_once", read_then_edit)
     studies, _ = registry.check([registry_file])
-    assert studies[0].citation.journal == "Journal of Tests"
-    assert len(parses) == 2
-    assert len(cache_files()) == 1
+    assert studies[0].citation.journal == "Journal of Texts"  # read again: one version
+    studies, _ = registry.check([registry_file])
+    assert studies[0].citation.journal == "Journal of Texts"
 
 
-def test_new_mtime_alone_is_a_miss(registry_file: Path, parses: list[str]) -> None:
+def test_a_new_mtime_alone_is_hashed_once_and_then_trusted(
+    registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, _ = registry.check([registry_file])
-    touch_ns(registry_file, registry_file.stat().st_mtime_ns + 1_000_000_000)
+    touch_ns(registry_file, registry_file.stat().st_mtime_ns - 10 * cache._RACY_NS)
+    hashed: list[str] = []
+    real = cache._sha256
+    monkeypatch.setattr(cache, "_sha256", lambda path: hashed.append(path) or real(path))
     second, _ = registry.check([registry_file])
-    assert len(parses) == 2
-    assert second == first
+    third, _ = registry.check([registry_file])
+    assert second == third == first
+    assert len(parses) == 1  # the same content: a hit
+    assert len(hashed) == 1  # and its new stat was stored: the third read hashes nothing
 
 
 def test_new_size_is_a_miss(registry_file: Path, parses: list[str]) -> None:
@@ -181,13 +217,17 @@ def test_another_stemrenal_version_is_a_miss(
     import stemrenal
 
     registry.check([registry_file])
-    monkeypatch.setattr(stemrenal, "__version__", "999.0")
-    registry.check([registry_file])
-    monkeypatch.setattr("stemrenal.SCHEMA_VERSION", "999")
-    registry.check([registry_file])
-    monkeypatch.setattr(cache, "_code_fingerprint", lambda: "other code")
-    registry.check([registry_file])
+    for name, value in [
+        ("stemrenal.__version__", "999.0"),
+        ("stemrenal.SCHEMA_VERSION", "999"),
+        ("stemrenal.registry.cache._code", lambda: 7),
+    ]:
+        monkeypatch.setattr(name, value)
+        cache._key.cache_clear()  # the key is computed once per process
+        registry.check([registry_file])
+    cache._key.cache_clear()
     assert len(parses) == 4
+    assert stemrenal.__version__ == "999.0"
 
 
 def test_the_installed_parsers_are_part_of_the_key(
@@ -202,8 +242,10 @@ def test_the_installed_parsers_are_part_of_the_key(
     registry.check([registry_file])
     upgraded = [[*entry[:3], ["pydantic_core-99.0.0.dist-info"]] for entry in cache._parsers()]
     monkeypatch.setattr(cache, "_parsers", lambda: upgraded)
+    cache._key.cache_clear()
     registry.check([registry_file])
     registry.check([registry_file])
+    cache._key.cache_clear()
     assert len(parses) == 2  # one miss for the upgrade, then a hit again
 
 
@@ -252,42 +294,23 @@ def _truncated(path: Path) -> None:
     path.write_bytes(data[: len(data) * 2 // 3])
 
 
-def _other_version(path: Path) -> None:
-    header, _, body = path.read_bytes().partition(b"\n")
-    current = b'"format":%d' % cache.FORMAT
-    assert current in header
-    path.write_bytes(header.replace(current, b'"format":0') + b"\n" + body)
+def _sql(statement: str) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        with sqlite3.connect(path) as db:
+            db.execute(statement)
+        db.close()
 
-
-def _forged_study(path: Path) -> None:
-    """The header still matches, but the body holds a study the model rejects."""
-    header, _, body = path.read_bytes().partition(b"\n")
-    path.write_bytes(header + b"\n" + body.replace(b'"year":2020', b'"year":"2020"'))
+    damage.__name__ = statement.split(" ")[0].lower()
+    return damage
 
 
 def _bit_flip(path: Path) -> None:
-    """One flipped bit in a record: still valid JSON and a valid study, but not what was
-    written; only the checksum can tell."""
+    """One flipped bit in a record: still a valid database, JSON and study, but not what was
+    written; only its CRC can tell."""
     data = bytearray(path.read_bytes())
     where = data.index(b'"title":"') + len(b'"title":"')
     data[where] ^= 0x01
     path.write_bytes(bytes(data))
-
-
-def _index_cut(path: Path) -> None:
-    """The count, the index and the records disagree."""
-    header, count, rest = path.read_bytes().split(b"\n", 2)
-    path.write_bytes(header + b"\n" + count + b"\n" + rest[1:])
-
-
-def _study_missing(path: Path) -> None:
-    """Cut at a line boundary: every line left is valid, but a study is gone."""
-    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:-1]))
-
-
-def _study_added(path: Path) -> None:
-    lines = path.read_bytes().splitlines(keepends=True)
-    path.write_bytes(b"".join([*lines, lines[-1]]))
 
 
 def _empty(path: Path) -> None:
@@ -299,20 +322,49 @@ def _a_directory(path: Path) -> None:
     path.mkdir()
 
 
+def _a_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _a_link(path: Path) -> None:
+    """A link to a copy of itself: a cache file is a regular file, never followed."""
+    copy = path.with_name("elsewhere.db")
+    path.rename(copy)
+    path.symlink_to(copy)
+
+
+def _writable_by_others(path: Path) -> None:
+    path.chmod(0o666)
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         _garbage,
         _truncated,
-        _other_version,
-        _forged_study,
+        _sql("UPDATE meta SET key = replace(key, '[4,', '[0,')"),
+        _sql("UPDATE study SET facets_crc = facets_crc + 1"),
+        _sql("UPDATE study SET record = replace(record, '\"year\":2020', '\"year\":1900')"),
         _bit_flip,
-        _index_cut,
-        _study_missing,
-        _study_added,
+        _sql("DELETE FROM study"),
+        _sql(
+            "INSERT INTO study SELECT row + 1, id, overlaps, facets, facets_crc, record, "
+            "record_crc, year, design, randomized, enrolled, follow_up_months, cell_source, "
+            "cell_type, tissue, risk_of_bias FROM study"
+        ),
+        _sql("INSERT INTO meta SELECT * FROM meta"),
+        _sql("UPDATE study SET id = 7"),
+        _sql("UPDATE study SET overlaps = '7'"),
+        _sql("INSERT INTO term VALUES ('conditions', 'lupus-nephritis', 99)"),
+        _sql("DROP TABLE term"),
         _empty,
         _a_directory,
+        _a_fifo,
+        _a_link,
+        _writable_by_others,
     ],
+    ids=lambda damage: damage.__name__,
 )
 def test_damaged_cache_is_ignored_and_rebuilt(
     registry_file: Path,
@@ -323,14 +375,12 @@ def test_damaged_cache_is_ignored_and_rebuilt(
     args = ["--registry", str(registry_file), "list", "--format", "csv"]
     clean = runner.invoke(cli, args, catch_exceptions=False)
     [entry] = cache_files()
-    before = entry.read_bytes()
     damage(entry)
-    assert not entry.is_file() or entry.read_bytes() != before
     result = runner.invoke(cli, args, catch_exceptions=False)
     assert (result.exit_code, result.stdout, result.stderr) == (0, clean.stdout, "")
     assert len(parses) == 2
-    if entry.is_file():  # rebuilt: the next run is a hit again
-        runner.invoke(cli, args, catch_exceptions=False)
+    if entry.is_file() and not entry.is_symlink() and not entry.stat().st_mode & 0o022:
+        runner.invoke(cli, args, catch_exceptions=False)  # rebuilt: the next run is a hit
         assert len(parses) == 2
 
 
@@ -380,15 +430,37 @@ def test_unwritable_cache_dir_is_silent(
     assert not cache_dir().exists()
 
 
+@pytest.mark.parametrize("how", ["group-writable", "another-owner"])
+def test_a_cache_directory_that_is_not_the_users_own_is_never_read_or_written(
+    registry_file: Path, runner: CliRunner, parses: list[str], how: str
+) -> None:
+    """In a shared XDG_CACHE_HOME, another user could plant forged studies: a cache directory
+    must be this user's own and writable by no one else."""
+    args = ["--registry", str(registry_file), "list", "--format", "csv"]
+    clean = runner.invoke(cli, args, catch_exceptions=False)
+    [entry] = cache_files()
+    with sqlite3.connect(entry) as db:  # what the other user planted
+        db.execute("UPDATE study SET record = replace(record, 'A small study', 'Forged')")
+    db.close()
+    if how == "group-writable":
+        cache_dir().chmod(0o770)
+    elif os.geteuid() == 0:
+        os.chown(cache_dir(), 65534, 65534)
+    else:
+        pytest.skip("only root can give a directory to another user")
+    before = sorted(p.name for p in cache_files())
+    for _ in range(2):
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert (result.exit_code, result.stdout, result.stderr) == (0, clean.stdout, "")
+    assert len(parses) == 3  # never read: both runs parse the registry
+    assert sorted(p.name for p in cache_files()) == before  # and never written into
+
+
 def test_no_home_means_no_cache(
     registry_file: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]
 ) -> None:
     monkeypatch.delenv("XDG_CACHE_HOME")
-
-    def no_home() -> Path:
-        raise RuntimeError("Could not determine home directory.")
-
-    monkeypatch.setattr(Path, "home", no_home)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # no HOME, no password entry
     for _ in range(2):
         studies, problems = registry.check([registry_file])
         assert (len(studies), problems) == (1, [])
@@ -400,7 +472,7 @@ def test_relative_xdg_cache_home_is_ignored(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert cache.directory() == tmp_path / ".cache" / "stemrenal"
+    assert cache.directory() == str(tmp_path / ".cache" / "stemrenal")
 
 
 # ----------------------------------------------------------------------------- concurrency
@@ -414,30 +486,36 @@ _WRITER = textwrap.dedent(
 
     path = Path(sys.argv[1])
     entry = cache.entry(path)
+    seen = cache.stamp(path)
     studies = registry.read_file(path).studies
     raw = path.read_bytes()
     for _ in range(int(sys.argv[2])):
-        cache.store(entry, studies, raw)
+        cache.store(entry, studies, raw, seen)
     """
 )
 
 _READER = textwrap.dedent(
     """
-    import sys
+    import sqlite3, sys
     from pathlib import Path
     from stemrenal.registry import cache
 
     path, done = Path(sys.argv[1]), Path(sys.argv[2])
     entry = cache.entry(path)
-    expected = entry.file.read_bytes()
     reads = 0
     while not done.exists() and reads < 1_000_000:
         try:
-            seen = entry.file.read_bytes()
+            seen = Path(entry.file).read_bytes()
         except FileNotFoundError:  # between an unlink and a rename: never with os.replace
             seen = b""
-        if seen != expected:
-            sys.exit(f"read {len(seen)} of {len(expected)} bytes: a partial cache file")
+        db = sqlite3.connect(":memory:")
+        try:
+            db.deserialize(seen)
+            count = db.execute("SELECT count(*) FROM study").fetchone()[0]
+        except sqlite3.Error as exc:
+            sys.exit(f"read {len(seen)} bytes, not a whole database: {exc}")
+        if count != 300:
+            sys.exit(f"read {count} of 300 studies: a partial cache file")
         reads += 1
     print(reads)
     """

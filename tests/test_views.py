@@ -4,8 +4,8 @@ through them, a warm query reads only the records it prints and never imports Py
 
 from __future__ import annotations
 
-import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -237,7 +237,7 @@ class Both(NamedTuple):
 def bundled_both() -> Both:
     """The bundled and seed registries (two files) as models and through a filled cache.
 
-    The views map their cache file, so they outlive its directory.
+    The views keep their cache database open, so they outlive its directory.
     """
     paths = [Path(registry.bundled_path()), SEED]
     with tempfile.TemporaryDirectory() as home, pytest.MonkeyPatch.context() as patch:
@@ -317,28 +317,47 @@ def test_cross_file_problems_read_the_same_through_views(
 # ----------------------------------------------------------------------------- damage
 
 
-def forge(old: bytes, new: bytes) -> None:
-    """Edit the one cache file's records and fix up its checksum, as only a person would."""
+def _database() -> Path:
     [entry] = (Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal").iterdir()
-    header, counts, rest = entry.read_bytes().split(b"\n", 2)
-    assert old in rest
-    *sizes, _ = counts.split(b" ")
-    rest = rest.replace(old, new)
-    counts = b" ".join([*sizes, b"%d" % zlib.crc32(rest)])
-    entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
+    return entry
+
+
+def forge(old: str, new: str, column: str = "record") -> None:
+    """Edit the one cache database's records (or facets) and fix up their CRCs, as only a
+    person would."""
+    with sqlite3.connect(_database()) as db:
+        rows = db.execute(f"SELECT row, id, {column} FROM study").fetchall()
+        assert any(old in text for _, _, text in rows)
+        for row, study_id, text in rows:
+            text = text.replace(old, new)
+            covered = f"{study_id}\n{text}" if column == "facets" else text
+            db.execute(
+                f"UPDATE study SET {column} = ?, {column}_crc = ? WHERE row = ?",
+                (text, zlib.crc32(covered.encode()), row),
+            )
+    db.close()
+
+
+@pytest.fixture(params=["small", "large"])
+def size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A small cached file is read whole and checked at once; a large one value by value as
+    it is used (made "large" here by lowering the threshold)."""
+    if request.param == "large":
+        monkeypatch.setattr(views, "_READ_WHOLE", 0)
+    return str(request.param)
 
 
 @pytest.mark.parametrize("body", [MINIMAL, MINIMAL + SECOND], ids=["alone", "read-together"])
 def test_a_record_that_passes_the_checksum_but_not_json_is_one_clear_error(
-    runner: CliRunner, write_registry: Callable[..., Path], body: str
+    runner: CliRunner, write_registry: Callable[..., Path], body: str, size: str
 ) -> None:
-    """Only deliberate editing can do this (the checksum catches accidents): still no
-    traceback and no output, and the message names the way out (and the study, also when
-    its record is parsed together with others)."""
+    """Only deliberate editing can do this (the CRC catches accidents): still no traceback
+    and no output, the message names the way out (and the study, also when its record is
+    parsed together with others), and the next run reads the registry afresh."""
     path = write_registry(body)
     args = ["--registry", str(path), "list", "--format", "csv", "--columns", "id,title"]
-    runner.invoke(cli, args, catch_exceptions=False)
-    forge(b'"title":"A small study"', b'"title":"A small study\x00')
+    expected = runner.invoke(cli, args, catch_exceptions=False).stdout
+    forge('"title":"A small study"', '"title":"A small study\x00')
     result = runner.invoke(cli, args)
     assert (result.exit_code, result.stdout) == (1, "")
     assert "doe-2020-ckd" in result.stderr
@@ -346,89 +365,86 @@ def test_a_record_that_passes_the_checksum_but_not_json_is_one_clear_error(
     assert "Traceback" not in result.stderr
     with cache.bypassed():
         assert registry.load([path])[0].title == "A small study"
-    assert runner.invoke(cli, ["--no-cache", *args]).exit_code == 0
+    assert runner.invoke(cli, args).stdout == expected  # the damaged database was dropped
 
 
 @pytest.mark.parametrize(
     ("old", "new", "args"),
     [
-        (
-            b'"chronic-kidney-disease":[0]',
-            b'"chronic-kidney-disease":[0}',
-            ["--disease", "chronic-kidney-disease"],
-        ),
-        (b'[["chronic-kidney-disease"]', b'[{"chronic-kidney-disease"]', []),
+        ('"chronic-kidney-disease"', '{"chronic-kidney-disease"', []),
+        ('["chronic-kidney-disease"]', '"chronic-kidney-disease"', []),
+        ("[[", "[{", ["--disease", "chronic-kidney-disease"]),
     ],
-    ids=["postings", "facets"],
+    ids=["not-json", "wrong-shape", "wrong-shape-narrowed"],
 )
-def test_a_forged_index_is_one_clear_error(
-    runner: CliRunner, write_registry: Callable[..., Path], old: bytes, new: bytes, args: list[str]
+def test_forged_facets_are_a_miss_or_one_clear_error(
+    runner: CliRunner,
+    write_registry: Callable[..., Path],
+    old: str,
+    new: str,
+    args: list[str],
+    size: str,
 ) -> None:
-    """The posting lists and the facets are parsed when used, like the records."""
+    """Facets are what filters read: checked for JSON and shape before any filter sees them."""
     path = write_registry(MINIMAL)
     command = ["--registry", str(path), "list", "--format", "csv", *args]
     expected = runner.invoke(cli, command, catch_exceptions=False).stdout
-    forge(old, new)
+    forge(old, new, "facets")
     result = runner.invoke(cli, command)
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert "damaged" in result.stderr
-    assert "--no-cache" in result.stderr
     assert "Traceback" not in result.stderr
-    assert runner.invoke(cli, ["--no-cache", *command]).stdout == expected
+    if size == "small":  # checked when the file is opened: a miss
+        assert (result.exit_code, result.stdout, result.stderr) == (0, expected, "")
+    else:
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert "damaged" in result.stderr
+        assert "--no-cache" in result.stderr
+    assert runner.invoke(cli, command).stdout == expected
 
 
 def test_the_library_never_returns_a_forged_study(write_registry: Callable[..., Path]) -> None:
-    """A record edited with its checksum fixed up is read by the views (the trust boundary
+    """A record edited with its CRC fixed up is read by the views (the trust boundary
     documented in `cache`), but the library validates every record again."""
     path = write_registry(MINIMAL)
     registry.check([path])
-    forge(b'"year":2020', b'"year":1900')
+    forge('"year":2020', '"year":1900')
     assert [s.year for s in registry.check([path], lazy=True)[0]] == [1900]
     studies, problems = registry.check([path])
     assert (problems, [s.year for s in studies]) == ([], [2020])  # a miss: parsed afresh
 
 
-def forge_index(edit: Callable[[dict[str, Any]], None]) -> None:
-    """Edit the one cache file's index as JSON and fix up its length and checksum."""
-    [entry] = (Path(os.environ["XDG_CACHE_HOME"]) / "stemrenal").iterdir()
-    header, counts, rest = entry.read_bytes().split(b"\n", 2)
-    count, length, _ = counts.split(b" ")
-    index = json.loads(rest[: int(length)])
-    edit(index)
-    head = json.dumps(index).encode() + b"\n"
-    rest = head + rest[int(length) :]
-    counts = b" ".join([count, b"%d" % len(head), b"%d" % zlib.crc32(rest)])
-    entry.write_bytes(header + b"\n" + counts + b"\n" + rest)
-
-
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda index: index.update(postings=list(index["postings"].values())),
-        lambda index: index.update(overlaps=[7]),
-        lambda index: index.update(overlaps=[[5, ["doe-2020-ckd"]]]),
-        lambda index: index.update(ids=[[i] for i in index["ids"]]),
-        lambda index: index.update(records=[str(r) for r in index["records"]]),
+        "UPDATE study SET overlaps = '7'",
+        "UPDATE study SET overlaps = '[5]'",
+        "UPDATE study SET id = x'00ff'",
+        "UPDATE meta SET count = 'one'",
+        "INSERT INTO term VALUES ('conditions', 'chronic-kidney-disease', 5)",
+        "ALTER TABLE study DROP COLUMN record_crc",
     ],
-    ids=["postings-a-list", "overlaps-a-number", "overlaps-a-missing-row", "ids", "records"],
+    ids=["overlaps-a-number", "overlaps-not-ids", "id-a-blob", "count", "term-row", "no-crc"],
 )
-def test_an_index_of_the_wrong_shape_is_a_miss(
-    runner: CliRunner,
-    write_registry: Callable[..., Path],
-    edit: Callable[[dict[str, Any]], None],
+def test_a_database_of_the_wrong_shape_is_a_miss(
+    runner: CliRunner, write_registry: Callable[..., Path], edit: str
 ) -> None:
-    """Valid JSON in the wrong shape, checksum fixed up: a miss (parsed afresh), never a crash,
-    for the commands and the library alike."""
+    """Valid SQL in the wrong shape: a miss (parsed afresh), never a crash, for the commands
+    and the library alike."""
     path = write_registry(MINIMAL)
     command = ["--registry", str(path), "list", "--format", "csv"]
     expected = runner.invoke(cli, command, catch_exceptions=False).stdout
-    forge_index(edit)
+
+    def damage() -> None:
+        with sqlite3.connect(_database()) as db:
+            db.execute(edit)
+        db.close()
+
+    damage()
     where = cache.entry(path)
     assert where is not None
     assert cache.load_views(where) is None
     result = runner.invoke(cli, command, catch_exceptions=False)
     assert (result.exit_code, result.stdout) == (0, expected)
-    forge_index(edit)  # the run above rebuilt the entry
+    damage()  # the run above rebuilt the entry
     studies, problems = registry.check([path])
     assert (problems, [type(s) for s in studies]) == ([], [Study])
 

@@ -73,10 +73,11 @@ def list_studies(filters: Filters, output: OutputOptions) -> None:
     """
     from stemrenal.output import write
     from stemrenal.output.tables import STUDIES
+    from stemrenal.registry import json_records
 
     STUDIES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort, output.limit)
-    result = STUDIES.result(studies, output.columns)
+    result = STUDIES.result(studies, output.columns)._replace(records=lambda: json_records(studies))
 
     def database() -> bytes:
         from stemrenal.output.database import database as build
@@ -646,14 +647,14 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     problems.sort(key=lambda p: (p.file, p.line or 0))
     out = sys.stdout
     if fmt == "json":
-        import json
+        from stemrenal.output.writers import dumps
 
         records = [
             {"file": p.file, "line": p.line, "record": p.record, "id": p.study,
              "field": p.field, "message": p.message}
             for p in problems
         ]  # fmt: skip
-        out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        out.write(dumps(records) + "\n")
     else:
         out.writelines(f"{problem}\n" for problem in problems)
         if problems:

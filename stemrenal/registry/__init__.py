@@ -12,7 +12,7 @@ import gc
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal import query
 from stemrenal.errors import Problem, RegistryError, UsageProblem
@@ -254,6 +254,17 @@ class Registry:
                     f"{target} is part of the registry being read; choose another output file",
                     option="--output",
                 )
+
+
+def json_records(studies: Sequence[Study]) -> Iterator[Any]:
+    """Each study's record for JSON output, in order: the cache's own serialised text where it
+    holds the study (`text.JSONText`), else the model's plain data; read a batch at a time,
+    so an export of every study keeps few of them in memory."""
+    from stemrenal.registry.cached import record_texts
+    from stemrenal.text import JSONText
+
+    for study, text in zip(studies, record_texts(studies), strict=True):
+        yield JSONText(text) if text is not None else study.model_dump(mode="json")
 
 
 _DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:")

@@ -1,58 +1,56 @@
 """A cache of validated registry files, so a large registry is parsed and checked once.
 
-Each clean registry file (one with no problems) gets one cache file in the user's cache
-directory:
+Each clean registry file (one with no problems) gets one SQLite database (stdlib `sqlite3`)
+in the user's cache directory, named from the file's resolved path:
 
-1. a header line that must match byte for byte: the file's resolved path, size, mtime and
-   SHA-256, the stemrenal and schema versions, a fingerprint of the code and vocabulary that
-   decide validity, and the installed Pydantic and tomli (their dist-info names and the stat
-   of their modules), so any change to the file, to stemrenal or to the parser and validator
-   is a miss;
-2. the number of studies, the length of the index and a CRC-32 of everything after this line;
-3. the index: every study's id, the overlaps, and where each of the pieces below lies;
-4. one line per term facet (`facets.TERM_FILTERS`): for each term, the rows of the studies
-   that hold it (a posting list);
-5. the `facets.Facets` of every study (what filters and summaries read), as one JSON array;
-6. the records: each study as its own model serialised it (`Study` JSON, computed fields
-   included), one per line.
+- `meta`, one row: the key (this module's `FORMAT`, the stemrenal and schema versions, a
+  checksum of the code and vocabulary that decide validity, the installed Pydantic and
+  tomli), the file's resolved path, its stat (device, inode, size, mtime_ns, ctime_ns), when
+  that stat was taken, the SHA-256 of its content and the number of studies;
+- `study`, one row per study in file order: its id, overlaps, facets (`facets.Facets`, what
+  filters and summaries read) and its validated record (the `Study` JSON its own model
+  wrote, computed fields included), the facets and the record each with a CRC-32 (the
+  facets' covers the id too); the scalar facets also as columns;
+- `term` (facet, term, row), indexed: for every term facet (`facets.TERM_FILTERS`), the
+  studies that hold each term; `outcome` (row, endpoint, primary, comparison).
 
-A warm query reads the index, narrows the studies to those holding the terms it asks for by
-their posting lists, and builds `cached.CachedStudy` objects for those only, parsing their
-facets and then the records of the studies it prints, without importing Pydantic: that is
-what makes a warm run on a large registry about as fast as `csvgrep` on the same rows. A
-query with no term filter parses the facets of all studies at once. The library's
-`registry.check` validates each record again with Pydantic and returns real `Study` models.
+A warm query checks `meta` and selects the rows holding the terms it asks for through the
+`term` index; `cached.CachedFile` builds read-only stand-ins for those rows from their
+facets, and reads their records only when they are printed, without importing Pydantic.
+`query` then applies every filter to what came back, so what a filter means is defined once.
 
-The data were validated before they were written, and the file is checked whole against its
-CRC before any of it is used, so a damaged (truncated, overwritten, bit-flipped) cache file is
-a miss. (A cache file of 1 MiB or more is mapped, not read: the CRC pass touches each page
-once and nothing is copied but what is parsed. Mapped files are replaced, never rewritten in
-place; another program truncating one in place while a query reads it would end that query
-with SIGBUS.) The CRC guards against accidents, not an adversary: whoever can write to your
-cache directory can also edit your registry or your shell's start-up files.
+**When a cache is current.** The key and the path must match. Then, as git does for its
+index: a stat equal to the stored one proves the content unchanged, without reading it, unless
+the file is "racily clean" (modified within `_RACY_NS` of when its stat was taken, when a
+second write could leave the same stat); a changed or racy stat means hashing the content,
+and a cache whose stored SHA-256 still matches is current (its stat is then brought up to
+date). So an unchanged file costs one `stat`, and a stale cache is never served.
 
-The cache is an optimisation only. A missing, stale, corrupt, unreadable or unwritable cache
-is a miss: never an error, never a message. Writes go to a temporary file that replaces the
-cache file in one rename, so concurrent processes never see half a file.
+**What is trusted.** Only a cache directory and files that are this user's own, with no
+group or other write permission, and regular files (not links, FIFOs or devices): anything
+else is ignored and never written into. Each value read is checked against its CRC, and
+facets against their shape (`cached`), so a damaged database is a miss, not a crash. The
+CRC guards against accidents, not an adversary: whoever can write your cache directory can
+also edit your registry.
+
+The cache is an optimisation only. A missing, stale, damaged, foreign, unreadable or
+unwritable cache is a miss: never an error, never a message. A database is written under a
+temporary name and renamed over the old one, so concurrent processes never see half of one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
-from pathlib import Path
-from stat import S_ISREG
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    import mmap
+    import sqlite3
 
     from stemrenal.models import Study
     from stemrenal.registry.cached import CachedFile
@@ -60,8 +58,8 @@ if TYPE_CHECKING:
 #: Set to anything but "" or "0" to bypass the cache (as `--no-cache` does).
 ENV_VAR = "STEMRENAL_NO_CACHE"
 
-#: Bumped when the layout of a cache file changes.
-FORMAT = 3
+#: Bumped when the layout of a cache database changes.
+FORMAT = 4
 
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`facets` defines the facets, `cached` reads them back).
@@ -72,6 +70,11 @@ _CODE = (
 
 #: The packages that parse and validate a registry file: a different install is a miss.
 _PARSERS = ("pydantic", "pydantic_core", "tomli")
+
+#: A file modified less than this before its stat was taken is "racily clean": a later write
+#: within the filesystem's timestamp granularity (2 s on FAT, a clock tick elsewhere) could
+#: leave the same stat, so its content is hashed again until the stat is older than this.
+_RACY_NS = 2_000_000_000
 
 _bypass: ContextVar[bool] = ContextVar("stemrenal_cache_bypass", default=False)
 
@@ -97,122 +100,171 @@ def enabled() -> bool:
     return not _bypass.get() and os.environ.get(ENV_VAR, "") in {"", "0"}
 
 
-def directory() -> Path | None:
+def directory() -> str | None:
     """``$XDG_CACHE_HOME/stemrenal``, else ``~/.cache/stemrenal``; None when there is no home."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(base):
-        return Path(base) / "stemrenal"
-    try:
-        return Path.home() / ".cache" / "stemrenal"
-    except (RuntimeError, KeyError):  # no HOME and no password entry
+        return os.path.join(base, "stemrenal")
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):  # no HOME and no password entry
         return None
+    return os.path.join(home, ".cache", "stemrenal")
 
 
-class Entry:
-    """Where one registry file's studies are cached, and the header that proves them current.
+def _owned(info: os.stat_result, kind: int) -> bool:
+    """This user's own, of the kind asked for (directory, regular file), writable by no one
+    else: what the cache may read or write into."""
+    import stat
 
-    A plain class: a dataclass would cost more import time than this whole module.
-    """
-
-    __slots__ = ("file", "header", "sha256")
-
-    def __init__(self, file: Path, header: bytes, sha256: str) -> None:
-        self.file = file
-        self.header = header
-        self.sha256 = sha256
+    return (
+        stat.S_IFMT(info.st_mode) == kind
+        and info.st_uid == os.geteuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
 
 
-def entry(path: Path) -> Entry | None:
-    """The cache entry for ``path`` as it is now; None when caching is off or it can't be read.
+class Stamp(NamedTuple):
+    """What changes when a file is rewritten, and when it was seen (not compared)."""
 
-    Hashes the file in pieces rather than reading it whole: on a hit its content is never
-    needed. Only a regular file has an entry: a FIFO or a device can be read once, and that
-    read is the parser's. Imports neither Pydantic nor tomli: a warm run never needs them.
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    taken_ns: int
+
+    def same(self, other: Stamp | None) -> bool:
+        return other is not None and self[:5] == other[:5]
+
+
+def stamp(path: str | os.PathLike[str]) -> Stamp | None:
+    """The stat of a regular file, taken now; None for a pipe or device (read once) or a file
+    that cannot be seen."""
+    import stat
+    import time
+
+    taken = time.time_ns()
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return Stamp(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, taken)
+
+
+class Entry(NamedTuple):
+    """Where one registry file's studies are cached, and what must match for a hit."""
+
+    file: str  # the database
+    path: str  # the registry file, resolved
+    key: str  # versions and checksums of what decides validity
+
+
+def entry(path: str | os.PathLike[str]) -> Entry | None:
+    """The cache entry for ``path``; None when caching is off or there is nowhere to cache.
+
+    Only a regular file has an entry: a FIFO or a device can be read once, and that read is
+    the parser's. Imports neither Pydantic nor tomli (a warm run never needs them), nor hashlib.
     """
     if not enabled():
         return None
     folder = directory()
     if folder is None:
         return None
-    import stemrenal
-
     try:
-        resolved = path.resolve()
-        if not S_ISREG(os.stat(resolved).st_mode):  # stat, not open: opening a FIFO reads it
+        resolved = os.path.realpath(path)
+        if stamp(resolved) is None:  # stat, not open: opening a FIFO reads it
             return None
-        with open(resolved, "rb", buffering=0) as stream:
-            stat = os.fstat(stream.fileno())
-            digest = _sha256(stream, stat.st_size)
-        header = {
-            "format": FORMAT,
-            "stemrenal": stemrenal.__version__,
-            "schema": stemrenal.SCHEMA_VERSION,
-            "code": _code_fingerprint(),
-            "parsers": _parsers(),
-            "path": str(resolved),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "sha256": digest,
-        }
-        name = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:32]
-        line = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-        return Entry(folder / f"{name}.json", line, digest)
-    except (OSError, RuntimeError, ValueError):  # e.g. a symlink loop, an undecodable name
+        name = os.fsencode(resolved)
+        file = os.path.join(folder, f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}.sqlite")
+        return Entry(file, resolved, _key())
+    except (OSError, ValueError):  # e.g. an undecodable name
         return None
 
 
-def _sha256(stream: BinaryIO, size: int) -> str:
-    """`hashlib.file_digest` (Python 3.11+), in the few lines it takes.
+def _trusted(where: Entry) -> bool:
+    """The database and its directory are this user's own and nobody else's to write."""
+    import stat
 
-    The buffer is no larger than the file: a directory of small registry files is hashed
-    file by file, and zeroing 1 MiB for each was most of a warm run's time per file.
-    """
-    digest = hashlib.sha256()
-    buffer = bytearray(min(size + 1, 1 << 20))
-    view = memoryview(buffer)
-    while size := stream.readinto(buffer):  # type: ignore[attr-defined]  # raw FileIO
-        digest.update(view[:size])
-    return digest.hexdigest()
+    try:
+        return _owned(os.lstat(os.path.dirname(where.file)), stat.S_IFDIR) and _owned(
+            os.lstat(where.file), stat.S_IFREG
+        )
+    except OSError:
+        return False
+
+
+def _connect(file: str, *, write: bool = False) -> sqlite3.Connection:
+    import sqlite3
+
+    quoted = file.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    mode = "rw" if write else "ro"
+    return sqlite3.connect(f"file:{quoted}?mode={mode}", uri=True, check_same_thread=False)
+
+
+_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, count"
 
 
 def load_views(where: Entry) -> CachedFile | None:
     """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic."""
+    import sqlite3
+
     from stemrenal.registry.cached import CachedFile
 
+    if not _trusted(where):
+        return None
+    connection = None
     try:
-        with open(where.file, "rb") as stream:
-            data: bytes | mmap.mmap = _contents(stream)
-        header = len(where.header)
-        if data[:header] != where.header:  # stale: read no further
+        connection = _connect(where.file)
+        meta = connection.execute(f"SELECT {_META} FROM meta").fetchall()
+        if len(meta) != 1 or not _current(where, meta[0]):
+            connection.close()
             return None
-        end = data.find(b"\n", header)
-        count, index_length, crc = (int(part) for part in data[header:end].split(b" "))
-        if zlib.crc32(memoryview(data)[end + 1 :]) != crc:
-            return None
-        base = end + 1 + index_length
-        index = json.loads(data[end + 1 : base])
-        if index["count"] != count or data[-1:] != b"\n":
-            return None
-        return CachedFile(data, base, index)
-    except (OSError, ValueError, TypeError, KeyError, IndexError):  # absent, unreadable, garbage
+        return CachedFile(connection, meta[0][-1], where.file)
+    except (sqlite3.Error, OSError, ValueError, TypeError, IndexError):
+        if connection is not None:
+            connection.close()
         return None
 
 
-#: Cache files from this size up are mapped, smaller ones read. A map keeps a file descriptor
-#: open while it lives; a registry directory of many small files would run out of them.
-_MAP_FROM = 1 << 20
+def _current(where: Entry, meta: tuple[Any, ...]) -> bool:
+    """The stored key, path and content are this file's now (see the module's docstring)."""
+    if meta[0] != where.key or meta[1] != where.path:
+        return False
+    now = stamp(where.path)
+    if now is None:
+        return False
+    stored = Stamp(*meta[2:8])
+    if stored.same(now) and stored.mtime_ns < stored.taken_ns - _RACY_NS:
+        return True
+    if now.size != stored.size or _sha256(where.path) != meta[8]:
+        return False
+    if now.mtime_ns < now.taken_ns - _RACY_NS:  # no longer racy: trust the stat from now on
+        with (
+            contextlib.suppress(Exception),
+            contextlib.closing(_connect(where.file, write=True)) as connection,
+            connection,
+        ):
+            connection.execute(
+                "UPDATE meta SET device=?, inode=?, size=?, mtime_ns=?, ctime_ns=?, taken_ns=?",
+                tuple(now),
+            )
+    return True
 
 
-def _contents(stream: BinaryIO) -> bytes | mmap.mmap:
-    """A large cache file mapped, not read: the records are most of it and a query reads few of
-    them; the checksum touches each page once. Cache files are replaced, never rewritten in
-    place, so the mapping cannot change under a reader. Out of maps or descriptors: read it."""
-    import mmap
+def _sha256(path: str) -> str | None:
+    """The file's SHA-256, read in pieces (on a hit its content is never needed whole)."""
+    import hashlib
 
-    if os.fstat(stream.fileno()).st_size >= _MAP_FROM:
-        with contextlib.suppress(OSError):
-            return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    return stream.read()
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            while piece := stream.read(1 << 20):
+                digest.update(piece)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def load(where: Entry) -> tuple[Study, ...] | None:
@@ -226,79 +278,87 @@ def load(where: Entry) -> tuple[Study, ...] | None:
     computed = tuple(Study.model_computed_fields)
     studies: list[Study] = []
     try:
-        for view in views:
-            record = view.model_dump()
+        for record in views.records():
             for name in computed:  # derived again by the model; strict models refuse them
                 record.pop(name, None)
             studies.append(Study.model_validate(record))
     except (ValueError, DamagedCache):  # pydantic's ValidationError is a ValueError
         return None
+    finally:
+        views.close()
     return tuple(studies)
 
 
-def store(where: Entry, studies: Sequence[Study], raw: bytes) -> None:
-    """Write the studies validated from `raw` atomically; any failure leaves the cache as it was.
+_SCHEMA = """
+CREATE TABLE meta (key TEXT, path TEXT, device INTEGER, inode INTEGER, size INTEGER,
+    mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, count INTEGER);
+CREATE TABLE study (row INTEGER PRIMARY KEY, id TEXT NOT NULL, overlaps TEXT,
+    facets TEXT NOT NULL, facets_crc INTEGER NOT NULL,
+    record TEXT NOT NULL, record_crc INTEGER NOT NULL,
+    year INTEGER, design TEXT, randomized INTEGER, enrolled INTEGER, follow_up_months REAL,
+    cell_source TEXT, cell_type TEXT, tissue TEXT, risk_of_bias TEXT);
+CREATE INDEX study_id ON study (id);
+CREATE TABLE term (facet TEXT, term TEXT, row INTEGER,
+    PRIMARY KEY (facet, term, row)) WITHOUT ROWID;
+CREATE TABLE outcome (row INTEGER, endpoint TEXT, is_primary INTEGER, comparison TEXT);
+CREATE INDEX outcome_endpoint ON outcome (endpoint);
+"""
 
-    `entry` hashed the file before it was read again for parsing: if it changed in between,
-    `raw` is not the content the entry is keyed by, and nothing is written.
+
+def store(where: Entry, studies: Sequence[Study], raw: bytes, seen: Stamp) -> None:
+    """Write the studies validated from `raw` in one transaction, under a temporary name
+    renamed over the old database; any failure leaves the cache as it was.
+
+    `seen` is the file's stat before `raw` was read (the reader checked it unchanged after).
     """
-    if hashlib.sha256(raw).hexdigest() != where.sha256:
+    if not studies:  # a clean file has studies; an empty one is not worth a database
         return
+    import hashlib
+    import sqlite3
+    import stat
     import tempfile
 
-    import pydantic_core
+    import orjson
 
     from stemrenal.facets import TERM_FILTERS, facet_terms
-    from stemrenal.models import Study
 
-    to_json = Study.__pydantic_serializer__.to_json
-    if not studies:  # a clean file has studies; an empty one is not worth a cache file
-        return
+    folder = os.path.dirname(where.file)
     tmp: str | None = None
     try:
-        records: list[bytes] = []
-        rows: list[bytes] = []
-        overlaps: list[list[object]] = []
-        postings: dict[str, dict[str, list[int]]] = {t.facet: {} for t in TERM_FILTERS}
-        for number, study in enumerate(studies):
-            records.append(to_json(study))
-            facets = study.facets
-            rows.append(pydantic_core.to_json(facets))
-            if study.overlaps:
-                overlaps.append([number, study.overlaps])
-            for facet, terms in postings.items():
-                for term in dict.fromkeys(facet_terms(getattr(facets, facet))):
-                    terms.setdefault(term, []).append(number)
-        # After the index: one line of postings per facet, the facets of all studies as
-        # one JSON array, then one record per line; the index says where each piece lies.
-        blocks = [pydantic_core.to_json(terms) + b"\n" for terms in postings.values()]
-        spans = _spans(blocks, 0)
-        facets_at = spans[-1][1] + 2  # past the last newline and the array's "["
-        blocks.append(b"[" + b",".join(rows) + b"]\n")
-        records_at = facets_at - 1 + len(blocks[-1])
-        blocks += [record + b"\n" for record in records]
-        index = {
-            "count": len(records),
-            "ids": [study.id for study in studies],
-            "overlaps": overlaps,
-            "postings": dict(zip(postings, spans, strict=True)),
-            "facets": _starts(rows, facets_at),
-            "records": _starts(records, records_at),
-        }
-        head = pydantic_core.to_json(index) + b"\n"
-        crc = zlib.crc32(head)
-        for block in blocks:
-            crc = zlib.crc32(block, crc)
-        where.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=where.file.parent)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(where.header)
-            stream.write(b"%d %d %d\n" % (len(records), len(head), crc))
-            stream.write(head)
-            stream.writelines(blocks)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _owned(os.lstat(folder), stat.S_IFDIR):  # someone else's: never write into it
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".sqlite", dir=folder)
+        os.close(fd)
+        with contextlib.closing(sqlite3.connect(tmp)) as db:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            db.executescript(_SCHEMA)
+            rows, terms, outcomes = [], [], []
+            for number, study in enumerate(studies):
+                f = study.facets
+                facets = orjson.dumps(list(f)).decode()
+                # Byte for byte what JSON Lines output writes for the study (`output.json`).
+                record = orjson.dumps(study.model_dump(mode="json")).decode()
+                overlaps = orjson.dumps(study.overlaps).decode() if study.overlaps else None
+                rows.append((
+                    number, study.id, overlaps, facets, _crc(study.id + "\n" + facets), record, _crc(record),
+                    f.year, f.design, int(f.randomized), f.enrolled, f.follow_up_months,
+                    f.cell_source, f.cell_type, f.tissue, f.risk_of_bias,
+                ))  # fmt: skip
+                for t in TERM_FILTERS:
+                    terms += [(t.facet, term, number) for term in facet_terms(getattr(f, t.facet))]
+                outcomes += [(number, e, int(p), c) for e, p, c in f.outcomes]
+            db.executemany(f"INSERT INTO study VALUES ({', '.join('?' * 16)})", rows)
+            db.executemany("INSERT OR IGNORE INTO term VALUES (?, ?, ?)", terms)
+            db.executemany("INSERT INTO outcome VALUES (?, ?, ?, ?)", outcomes)
+            digest = hashlib.sha256(raw).hexdigest()
+            meta = (where.key, where.path, *seen, digest, len(rows))
+            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 10)})", meta)
+            db.commit()
         os.replace(tmp, where.file)
         tmp = None
-    except (OSError, ValueError):
+    except (OSError, ValueError, sqlite3.Error):
         pass
     finally:
         if tmp is not None:
@@ -306,35 +366,35 @@ def store(where: Entry, studies: Sequence[Study], raw: bytes) -> None:
                 os.unlink(tmp)
 
 
-def _spans(lines: Sequence[bytes], at: int) -> list[tuple[int, int]]:
-    """Where each line lies, without its newline, when the first starts at `at`."""
-    spans = []
-    for line in lines:
-        spans.append((at, at + len(line) - 1))
-        at += len(line)
-    return spans
-
-
-def _starts(items: Sequence[bytes], at: int) -> list[int]:
-    """Where each item starts when they follow `at` one separator apart, and where the next
-    would: item i lies at [starts[i], starts[i + 1] - 1)."""
-    starts = [at]
-    for item in items:
-        starts.append(starts[-1] + len(item) + 1)
-    return starts
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
 
 
 @cache
-def _code_fingerprint() -> str:
-    """SHA-256 of the code and vocabulary that decide validity: a change there is a miss."""
-    here = Path(__file__).parent.parent
-    digest = hashlib.sha256()
+def _key() -> str:
+    """What decides validity besides the file: versions, the code, the parsers installed."""
+    import json
+
+    import stemrenal
+
+    parts = [FORMAT, stemrenal.__version__, stemrenal.SCHEMA_VERSION, _code(), _parsers()]
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def _code() -> int:
+    """CRC-32 of the code and vocabulary that decide validity: a change there is a miss.
+
+    A checksum, not a cryptographic hash: it detects an edit or an upgrade, and costs no
+    hashlib import on a warm run.
+    """
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    crc = 0
     for name in _CODE:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
-    return digest.hexdigest()
+        with open(os.path.join(here, name), "rb") as stream:
+            crc = zlib.crc32(name.encode() + b"\0" + stream.read() + b"\0", crc)
+    return crc
 
 
-@cache
 def _parsers() -> list[list[object]]:
     """Where each parser package is installed, with its version and when it was installed.
 

@@ -2,15 +2,16 @@
 
 A warm run of a query command must not rebuild 10,000 `Study` models to print a few hundred
 rows (see benchmarks/README.md). A `CachedStudy` answers every attribute a `Study` has, read
-from the JSON that Study's own serializer wrote when it was validated, so the schema is
-described once, in `models`. It answers `id`, `overlaps` and `facets` from the cache's index
-and parses its record only when something else is asked for: filtering 10,000 studies reads
-none of them. tests/test_views.py holds both to the same answers, attribute by attribute.
+from the JSON of its validated record, so the schema is described once, in `models`. It
+answers `id`, `overlaps` and `facets` from its row of the cache database and reads its record
+only when something else is asked for: filtering 10,000 studies reads none of them.
+tests/test_views.py holds both to the same answers, attribute by attribute.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -18,7 +19,7 @@ from stemrenal.errors import StemrenalError
 from stemrenal.facets import Facets
 
 if TYPE_CHECKING:
-    from mmap import mmap
+    import sqlite3
 
 
 class Node:
@@ -47,14 +48,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-#: Decoders made once: `json.loads` builds a new one on every call given a hook, and sniffs
-#: the encoding of bytes every time; at a thousand records a query that is a third of the parse.
+#: Decoders made once: `json.loads` builds a new one on every call given a hook.
 _DECODE = json.JSONDecoder().decode
 _DECODE_NODES = json.JSONDecoder(object_hook=Node).decode
 
 
 class DamagedCache(StemrenalError):
-    """A record the cache's checksum vouched for would not parse: never expected."""
+    """A value the cache's checksum vouched for would not parse, or has the wrong shape: only
+    deliberate editing of the cache does this."""
 
     def __init__(self, what: str) -> None:
         super().__init__(
@@ -64,27 +65,20 @@ class DamagedCache(StemrenalError):
 
 
 class CachedStudy:
-    """A validated study as the cache holds it; its record is parsed on first use.
+    """A validated study as the cache holds it; its record is read on first use.
 
     Parsing copies the record's fields onto the instance, so every later read is a plain
     attribute lookup.
     """
 
     def __init__(
-        self,
-        study_id: str,
-        overlaps: list[str],
-        facets: Facets,
-        records: bytes | mmap,
-        start: int,
-        end: int,
+        self, study_id: str, overlaps: list[str], facets: Facets, file: CachedFile, row: int
     ) -> None:
         self.id = study_id
         self.overlaps = overlaps
         self.facets = facets
-        self._records = records
-        self._start = start
-        self._end = end
+        self._file = file
+        self._row = row
         self._parsed = False
         self._together: list[CachedStudy] | None = None
 
@@ -100,7 +94,7 @@ class CachedStudy:
 
     def _fill(self, record: object) -> None:
         if not isinstance(record, Node):  # valid JSON, but not a study's object
-            raise DamagedCache(f"study {self.id!r}")
+            raise self._file.damaged(f"study {self.id!r}")
         self.__dict__.update(record.__dict__)
         self._parsed = True
         self._together = None
@@ -114,12 +108,16 @@ class CachedStudy:
         data: dict[str, Any] = self._parse(None)
         return data
 
+    def record_json(self) -> str:
+        """The record as compact JSON, as the cache stores it (what JSON output streams)."""
+        return self._file.texts([self._row], self.id)[0]
+
     def _parse(self, hook: Any) -> Any:
         decode = _DECODE_NODES if hook is Node else _DECODE
         try:
-            return decode(self._records[self._start : self._end].decode())
+            return decode(self.record_json())
         except ValueError:
-            raise DamagedCache(f"study {self.id!r}") from None
+            raise self._file.damaged(f"study {self.id!r}") from None
 
     def __repr__(self) -> str:
         return f"CachedStudy(id={self.id!r})"
@@ -128,10 +126,9 @@ class CachedStudy:
 def read_together(studies: Iterable[object]) -> None:
     """Mark the views among `studies` as read together: what a command is about to print.
 
-    Nothing is parsed yet (a query that prints only ids parses no record). The first of them
-    whose record is needed parses all of theirs in one JSON decode, which reuses the key
-    strings across records: a quarter faster than one decode each (15 against 21 ms for the
-    1,186 records of a warm 10k query).
+    Nothing is read yet (a query that prints only ids reads no record). The first of them
+    whose record is needed reads all of theirs in one query and one JSON decode, which reuses
+    the key strings across records.
     """
     together = [s for s in studies if isinstance(s, CachedStudy) and not s._parsed]
     if len(together) > 1:
@@ -144,12 +141,11 @@ def _parse_together(together: list[CachedStudy]) -> None:
     files: dict[int, list[CachedStudy]] = {}
     for study in together:
         if not study._parsed:
-            files.setdefault(id(study._records), []).append(study)
+            files.setdefault(id(study._file), []).append(study)
     for group in files.values():
-        data = group[0]._records
-        joined = b",".join([data[s._start : s._end] for s in group])
+        texts = group[0]._file.texts([s._row for s in group], "the studies' records")
         try:
-            records = _DECODE_NODES("[" + joined.decode() + "]")
+            records = _DECODE_NODES("[" + ",".join(texts) + "]")
         except ValueError:
             records = None
         if not isinstance(records, list) or len(records) != len(group):
@@ -158,42 +154,99 @@ def _parse_together(together: list[CachedStudy]) -> None:
             study._fill(record)
 
 
+def record_texts(studies: Sequence[Any]) -> Iterator[str | None]:
+    """Each study's record as compact JSON text where the cache holds it, else None; read a
+    batch at a time, so printing every study of a large registry keeps few in memory."""
+    batch = 500
+    for start in range(0, len(studies), batch):
+        chunk = studies[start : start + batch]
+        found: dict[int, str] = {}
+        files: dict[int, list[int]] = {}
+        for index, study in enumerate(chunk):
+            if isinstance(study, CachedStudy):
+                files.setdefault(id(study._file), []).append(index)
+        for indices in files.values():
+            file = chunk[indices[0]]._file
+            texts = file.texts([chunk[i]._row for i in indices], "the studies' records")
+            found.update(zip(indices, texts, strict=True))
+        for index in range(len(chunk)):
+            yield found.get(index)
+
+
+#: Files with at most this many studies are read whole and their database closed: a
+#: directory of many small files must not hold a descriptor open for each.
+_READ_WHOLE = 200
+
+
 class CachedFile(Sequence[CachedStudy]):
     """One cached registry file's studies, built as views only when something reads them.
 
-    It holds the cache's index: every id and overlap (what the cross-file checks read),
-    where each study's facets and record lie, and where the posting lists of each facet are
-    (for every term, the rows holding it). `narrow` reads those, so a query for one disease
-    builds views of that disease's studies only; iterating parses all facets in one go.
+    It holds every id and overlap (what the cross-file checks read). `narrow` selects rows
+    through the term index, so a query for one disease builds views of that disease's studies
+    only. A large file keeps its database open until exit: the records printed are read from
+    the same file, even if another process replaces it meanwhile.
     """
 
-    def __init__(self, data: bytes | mmap, base: int, index: dict[str, Any]) -> None:
-        """ValueError unless the index fits the data (`cache.load_views` makes that a miss).
-
-        Its shape is checked too, down to the types: the checksum vouches for what stemrenal
-        wrote, and a file edited with its checksum fixed up must still be a miss, not a crash.
-        """
-        if not _shaped(index):
-            raise ValueError("the index does not have the shape stemrenal writes")
-        self.ids: list[str] = index["ids"]
-        self.overlaps: dict[int, list[str]] = dict(index["overlaps"])
-        self._postings: dict[str, list[int]] = index["postings"]
-        self._facets: list[int] = index["facets"]
-        self._records: list[int] = index["records"]
-        self._data = data
-        self._base = base
-        count = len(self.ids)
-        if not all(0 <= row < count for row in self.overlaps):
-            raise ValueError("the overlaps name rows that are not there")
-        size = len(data) - base
-        if not (count == len(self._facets) - 1 == len(self._records) - 1 > 0):
-            raise ValueError("the index does not count the studies alike")
-        if self._records[-1] != size or not 0 < self._facets[-1] <= self._records[0] <= size:
-            raise ValueError("the index points outside the file")
-        if any(not 0 <= a <= b <= size for a, b in self._postings.values()):
-            raise ValueError("the postings lie outside the file")
+    def __init__(self, connection: sqlite3.Connection, count: object, file: str = "") -> None:
+        """ValueError unless the rows fit the count and their ids and overlaps their shape
+        (`cache.load_views` makes that a miss)."""
+        self._db: sqlite3.Connection | None = connection
+        self._file = file
+        rows = connection.execute("SELECT id, overlaps FROM study ORDER BY row").fetchall()
+        if type(count) is not int or len(rows) != count or count < 1:
+            raise ValueError("the studies do not match their count")
+        self.ids: list[str] = [study_id for study_id, _ in rows]
+        if set(map(type, self.ids)) != {str}:
+            raise ValueError("an id is not text")
+        self.overlaps: dict[int, list[str]] = {}
+        for row, (_, text) in enumerate(rows):
+            if text is not None:
+                others = _DECODE(text)
+                if not isinstance(others, list) or not set(map(type, others)) <= {str}:
+                    raise ValueError("overlaps are not a list of ids")
+                self.overlaps[row] = others
         self._views: list[CachedStudy | None] = [None] * count
         self._complete = False
+        self._whole: list[tuple[str, int, str, int]] | None = None
+        self._terms: dict[tuple[str, str], list[int]] = {}
+        if count <= _READ_WHOLE:
+            self._read_whole(connection, count)
+
+    def _read_whole(self, connection: sqlite3.Connection, count: int) -> None:
+        """Read a small file's rows and term index at once, check each against its CRC and
+        shape (ValueError: a miss), and close its database."""
+        whole = connection.execute(
+            "SELECT facets, facets_crc, record, record_crc FROM study ORDER BY row"
+        ).fetchall()
+        if len(whole) != count:
+            raise ValueError("the studies do not match their count")
+        for study_id, (facets, facets_crc, record, record_crc) in zip(self.ids, whole, strict=True):
+            if not (_intact(facets, facets_crc, study_id) and _intact(record, record_crc)):
+                raise ValueError("a value does not match its CRC")
+            if not _shaped(_DECODE(facets)):
+                raise ValueError("facets of the wrong shape")
+        for facet, term, row in connection.execute("SELECT facet, term, row FROM term"):
+            if type(row) is not int or not 0 <= row < count:
+                raise ValueError("the term index names a row that is not there")
+            self._terms.setdefault((facet, term), []).append(row)
+        self._whole = whole
+        self.close()
+
+    def damaged(self, what: str) -> DamagedCache:
+        """The error for a damaged value found in use; the database is removed, so the next
+        run reads the registry file afresh and caches it again."""
+        import contextlib
+        import os
+
+        if self._file:
+            with contextlib.suppress(OSError):
+                os.unlink(self._file)
+        return DamagedCache(what)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -208,99 +261,167 @@ class CachedFile(Sequence[CachedStudy]):
         view = self._views[index]
         if view is None:
             row = index % len(self.ids)
-            view = self._view(row, self._slice(self._facets[row], self._facets[row + 1] - 1))
+            if self._whole is not None:
+                text, crc = self._whole[row][:2]
+            else:
+                found = self._query("SELECT facets, facets_crc FROM study WHERE row = ?", [row])
+                if len(found) != 1:
+                    raise self.damaged(f"study {self.ids[row]!r}")
+                text, crc = found[0]
+            view = self._view(row, text, crc)
         return view
 
     def __iter__(self) -> Iterator[CachedStudy]:
         if not self._complete:
-            starts = self._facets  # one parse for all: many times faster than one per study
-            rows = self._load(self._slice(starts[0] - 1, starts[-1]), "the studies' facets")
-            if not isinstance(rows, list) or len(rows) != len(self.ids):
-                raise DamagedCache("the studies' facets")
-            for row, (view, facets) in enumerate(zip(self._views, rows, strict=True)):
-                if view is None:
-                    self._view(row, facets)
+            if self._whole is not None:
+                facets = [(row, *whole[:2]) for row, whole in enumerate(self._whole)]
+            else:
+                facets = self._query("SELECT row, facets, facets_crc FROM study ORDER BY row")
+            if len(facets) != len(self.ids):
+                raise self.damaged("the studies' facets")
+            for row, text, crc in facets:
+                if self._views[row] is None:
+                    self._view(row, text, crc)
             self._complete = True
         return iter(self._views)  # type: ignore[arg-type]  # complete: no None left
 
     def narrow(self, wanted: Mapping[str, Sequence[str]]) -> list[CachedStudy]:
-        """The studies holding at least one wanted term of every facet named, in order.
-
-        A superset of what the filters select (`Registry.select` applies them all after).
-        """
-        chosen: set[int] | None = None
-        for facet, terms in wanted.items():
-            span = self._postings.get(facet)
-            if span is None:  # not indexed: this facet cannot narrow
-                continue
-            postings = self._load(self._slice(*span), f"the index of {facet}")
-            if not isinstance(postings, dict):
-                raise DamagedCache(f"the index of {facet}")
-            rows = set().union(*(postings.get(term, ()) for term in terms))
-            chosen = rows if chosen is None else chosen & rows
-        if chosen is None:
+        """The studies holding at least one wanted term of every facet named, in order,
+        selected through the term index: a superset of what the filters select
+        (`Registry.select` applies them all after)."""
+        if not wanted:
             return list(self)
-        return [self[row] for row in sorted(chosen)]
+        if self._whole is not None:
+            held: set[int] | None = None
+            for facet, terms in wanted.items():
+                rows = {row for term in terms for row in self._terms.get((facet, term), ())}
+                held = rows if held is None else held & rows
+            return self._rows(sorted(held or ()))
+        parts, values = [], []
+        for facet, terms in wanted.items():
+            parts.append(
+                f"SELECT row FROM term WHERE facet = ? AND term IN ({', '.join('?' * len(terms))})"
+            )
+            values += [facet, *terms]
+        found = self._query(" INTERSECT ".join(parts) + " ORDER BY row", values)
+        chosen = [row for (row,) in found]
+        return self._rows(chosen)
+
+    def _rows(self, chosen: list[int]) -> list[CachedStudy]:
+        """The views of these rows (of the term index), built together where not built yet."""
+        if any(type(row) is not int or not 0 <= row < len(self.ids) for row in chosen):
+            raise self.damaged("the term index")
+        if self._whole is not None or not chosen:
+            return [self[row] for row in chosen]
+        missing = [row for row in chosen if self._views[row] is None]
+        if missing:
+            found = self._query(
+                "SELECT row, facets, facets_crc FROM study WHERE row IN "
+                "(SELECT value FROM json_each(?)) ORDER BY row",
+                [json.dumps(missing)],
+            )
+            if len(found) != len(missing):
+                raise self.damaged("the studies' facets")
+            for row, text, crc in found:
+                self._view(row, text, crc)
+        return [self[row] for row in chosen]
 
     def overlapped(self) -> Iterator[str]:
         """Every id that some study here says it overlaps."""
         for others in self.overlaps.values():
             yield from others
 
-    def _slice(self, start: int, end: int) -> bytes:
-        return self._data[self._base + start : self._base + end]
+    def texts(self, rows: Sequence[int], what: str) -> list[str]:
+        """The records of these rows as JSON text, each checked against its CRC."""
+        if self._whole is not None:
+            found = [(self._whole[row][2], self._whole[row][3]) for row in rows]
+        elif len(rows) == 1:
+            found = self._query("SELECT record, record_crc FROM study WHERE row = ?", rows)
+        else:
+            found = self._query(
+                "SELECT record, record_crc FROM study WHERE row IN "
+                "(SELECT value FROM json_each(?)) ORDER BY row",
+                [json.dumps(sorted(rows))],
+            )
+            if list(rows) != sorted(rows):
+                order = {row: index for index, row in enumerate(sorted(rows))}
+                found = [found[order[row]] for row in rows] if len(found) == len(rows) else []
+        if len(found) != len(rows) or not all(_intact(text, crc) for text, crc in found):
+            raise self.damaged(what if len(rows) > 1 else f"study {self.ids[rows[0]]!r}")
+        return [text for text, _ in found]
 
-    @staticmethod
-    def _load(raw: bytes, what: str) -> Any:
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record as plain data, in order (what the library validates again)."""
+        for start in range(0, len(self.ids), 500):
+            rows = list(range(start, min(start + 500, len(self.ids))))
+            for text in self.texts(rows, "the studies' records"):
+                try:
+                    yield _DECODE(text)
+                except ValueError:
+                    raise self.damaged("the studies' records") from None
+
+    def _query(self, sql: str, values: Sequence[object] = ()) -> list[Any]:
+        import sqlite3
+
+        if self._db is None:
+            raise self.damaged("the cache database")
         try:
-            return _DECODE(raw.decode())
-        except ValueError:
-            raise DamagedCache(what) from None
+            return self._db.execute(sql, values).fetchall()
+        except sqlite3.Error:
+            raise self.damaged("the cache database") from None
 
-    def _view(self, row: int, facets: bytes | list[Any]) -> CachedStudy:
+    def _view(self, row: int, text: object, crc: object) -> CachedStudy:
         study_id = self.ids[row]
+        if not _intact(text, crc, study_id):
+            raise self.damaged(f"study {study_id!r}")
         try:
-            values = _DECODE(facets.decode()) if isinstance(facets, bytes) else facets
-            made = Facets._make(values)
-        except (ValueError, TypeError):
-            raise DamagedCache(f"study {study_id!r}") from None
-        starts = self._records
+            values = _DECODE(text)  # type: ignore[arg-type]  # text, as _intact checked
+        except ValueError:
+            raise self.damaged(f"study {study_id!r}") from None
+        if not _shaped(values):
+            raise self.damaged(f"study {study_id!r}")
         view = CachedStudy(
-            study_id,
-            list(self.overlaps.get(row, ())),
-            made,
-            self._data,
-            self._base + starts[row],
-            self._base + starts[row + 1] - 1,
+            study_id, list(self.overlaps.get(row, ())), Facets._make(values), self, row
         )
         self._views[row] = view
         return view
 
 
-def _shaped(index: object) -> bool:
-    """The index holds what `cache.store` writes: lists of ids, offsets and overlaps, and a
-    [start, end] span for each facet's posting lists."""
-
-    def only(kind: type, items: object) -> bool:  # one C-level pass over a list of any length
-        return isinstance(items, list) and set(map(type, items)) <= {kind}
-
-    if not isinstance(index, dict):
+def _intact(text: object, crc: object, study_id: str | None = None) -> bool:
+    """The text is what was written: its CRC matches (a facets' CRC covers the id too)."""
+    if not isinstance(text, str):
         return False
-    postings, overlaps = index.get("postings"), index.get("overlaps")
-    if not isinstance(postings, dict) or not isinstance(overlaps, list):
+    return zlib.crc32((text if study_id is None else f"{study_id}\n{text}").encode()) == crc
+
+
+_TEXT: set[type] = {str}
+_MAYBE_TEXT: set[type] = {str, type(None)}
+_MAYBE_INT: set[type] = {int, type(None)}
+_MAYBE_BOOL: set[type] = {bool, type(None)}
+_NUMBER: set[type] = {int, float, type(None)}
+
+#: The JSON types of each `Facets` field, in order; lists give the types of their items.
+_FACET_TYPES: tuple[set[type] | tuple[set[type]], ...] = (
+    (_TEXT,), _MAYBE_TEXT, _MAYBE_TEXT, _MAYBE_TEXT, (_TEXT,), _MAYBE_TEXT, {bool},
+    _NUMBER, _MAYBE_INT, {int}, {bool}, (_TEXT,), (_TEXT,), ({int},),
+    _MAYBE_BOOL, _MAYBE_BOOL, ({list},), _MAYBE_TEXT, _MAYBE_TEXT, _MAYBE_INT,
+)  # fmt: skip
+
+
+def _shaped(values: object) -> bool:
+    """The facets hold what `cache.store` writes, down to the types (the CRC vouches for
+    what stemrenal wrote; an edit with its CRC fixed up must still not crash a filter)."""
+    if not isinstance(values, list) or len(values) != len(_FACET_TYPES):
         return False
-    return (
-        only(str, index.get("ids"))
-        and only(int, index.get("facets"))
-        and only(int, index.get("records"))
-        and all(only(int, span) and len(span) == 2 for span in postings.values())
-        and all(
-            isinstance(pair, list)
-            and len(pair) == 2
-            and type(pair[0]) is int
-            and only(str, pair[1])
-            for pair in overlaps
-        )
+    for value, kinds in zip(values, _FACET_TYPES, strict=True):
+        if isinstance(kinds, tuple):
+            if type(value) is not list or not set(map(type, value)) <= kinds[0]:
+                return False
+        elif type(value) not in kinds:
+            return False
+    return all(
+        len(o) == 3 and type(o[0]) is str and type(o[1]) is bool and type(o[2]) is str
+        for o in values[16]
     )
 
 

@@ -94,36 +94,22 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
                 ids = frozenset(study.id for study in cached)
                 return FileResult(path, cached, (), tuple(range(len(cached))), ids)
     for _ in range(_ATTEMPTS):  # one consistent version of the file, or a clear failure
-        before = _stamp(path)
+        before = registry_cache.stamp(path)
         result, raw, only_studies = _read_once(path, kinds)
         if before is None or (not raw and result.problems):  # a pipe, or nothing could be read
             break
-        if before == _stamp(path) and len(raw) == before[0]:
+        if before.same(registry_cache.stamp(path)) and len(raw) == before.size:
             break
     else:
         message = "the file changed while it was being read; run the command again"
         return FileResult(path, (), (Problem(str(path), None, None, None, message),))
-    if entry is not None and only_studies and not result.problems:
-        registry_cache.store(entry, result.studies, raw)
+    if entry is not None and before is not None and only_studies and not result.problems:
+        registry_cache.store(entry, result.studies, raw, before)
     return result
 
 
 #: Reads of a file that keeps changing before the command gives up.
 _ATTEMPTS = 3
-
-
-def _stamp(path: Path) -> tuple[int, int, int, int] | None:
-    """Size, modification and change times, inode of a regular file: what changes when it is
-    rewritten. None for a pipe or device (read once) or a file that cannot be seen."""
-    import stat
-
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, bool]:

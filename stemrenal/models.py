@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from stemrenal import appraisal, vocabulary
 from stemrenal.durations import parse_duration
 from stemrenal.facets import Facets, facets_of, trial_facets
-from stemrenal.text import did_you_mean, first_control, quoted
+from stemrenal.text import ABSENT, did_you_mean, first_control, quoted
 
 
 def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomError:
@@ -39,12 +39,14 @@ def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomEr
 
 def _printable(value: str) -> str:
     """Control characters could restyle a terminal or break a table: reject them at the door."""
-    bad = first_control(value)
-    if bad is not None:
-        raise _fail("control_character", f"contains a control character ({bad})")
-    if not value.strip():
+    absent = ABSENT.get()
+    if "controls" not in absent:
+        bad = first_control(value)
+        if bad is not None:
+            raise _fail("control_character", f"contains a control character ({bad})")
+    if not value or value.isspace():
         raise _fail("blank", "must not be blank")
-    if value.lstrip().upper().startswith("TODO"):  # a skeleton's placeholder (`stemrenal new`)
+    if "todo" not in absent and value.lstrip().upper().startswith("TODO"):  # `stemrenal new`
         raise _fail(
             "unfilled",
             f"not filled in yet: replace {quoted(value)} (or delete the key if no source says it)",

@@ -5,7 +5,7 @@ Filters combine with AND across options; the values of one option combine with O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -239,19 +239,45 @@ def overlap_groups(studies: Sequence[Study]) -> list[list[Study]]:
     return list(groups.values())
 
 
-def participants(studies: Sequence[Study], facet: str = "enrolled") -> int:
+def participants(
+    studies: Sequence[Study], facet: str = "enrolled", shared: Mapping[str, int] | None = None
+) -> int:
     """Participants without double counting: overlapping studies count as their largest one.
 
     Studies that share participants (`overlaps`) form a group; the group contributes the
     largest `enrolled` among its members, on the assumption that the smaller reports are
     subsets of it. Studies that do not report `enrolled` add nothing. With `facet =
     "given_cells"`, the same count of the participants in arms given cells.
+
+    `shared` (from `shared_groups` of a larger selection) says which studies are in a group
+    there: only those are grouped again here, so counting many subsets of one selection
+    (a summary's every term) costs time in proportion to their sizes.
     """
+    if shared is None:
+        shared = shared_groups(studies)
     total = 0
-    for group in overlap_groups(studies):
-        sizes = [getattr(s.facets, facet) for s in group]
-        total += max((n for n in sizes if n is not None), default=0)
+    together: dict[int, list[Study]] = {}
+    for study in studies:
+        number = shared.get(study.id)
+        if number is None:
+            total += getattr(study.facets, facet) or 0
+        else:
+            together.setdefault(number, []).append(study)
+    for members in together.values():
+        for group in overlap_groups(members) if len(members) > 1 else [members]:
+            sizes = [getattr(s.facets, facet) for s in group]
+            total += max((n for n in sizes if n is not None), default=0)
     return total
+
+
+def shared_groups(studies: Sequence[Study]) -> dict[str, int]:
+    """Each study in a group of overlapping studies (two or more), by the group's number."""
+    return {
+        study.id: number
+        for number, group in enumerate(overlap_groups(studies))
+        if len(group) > 1
+        for study in group
+    }
 
 
 COUNTING_NOTE = (
@@ -305,7 +331,12 @@ class Summary(NamedTuple):
 
 
 def summarise(studies: Sequence[Study]) -> Summary:
-    """Counts by disease, cell source, cell type, tissue and design, plus totals."""
+    """Counts by disease, cell source, cell type, tissue and design, plus totals.
+
+    The overlap groups are found once for the whole selection (`shared_groups`), not again
+    for every term: linear in the number of studies.
+    """
+    shared = shared_groups(studies)
     rows: list[Breakdown] = []
     for dimension, values in _DIMENSIONS.items():
         buckets: dict[str, list[Study]] = {}
@@ -313,18 +344,19 @@ def summarise(studies: Sequence[Study]) -> Summary:
             for value in dict.fromkeys(values(study.facets)):
                 buckets.setdefault(value or "not-reported", []).append(study)
         rows.extend(
-            Breakdown(dimension, term, len(members), participants(members))
+            Breakdown(dimension, term, len(members), participants(members, shared=shared))
             for term, members in sorted(buckets.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         )
+    randomized = [s for s in studies if s.facets.randomized]
     return Summary(
         studies=len(studies),
-        participants=participants(studies),
+        participants=participants(studies, shared=shared),
         participants_reported_sum=sum(s.facets.enrolled or 0 for s in studies),
-        randomized=sum(1 for s in studies if s.facets.randomized),
-        randomized_participants=participants([s for s in studies if s.facets.randomized]),
+        randomized=len(randomized),
+        randomized_participants=participants(randomized, shared=shared),
         enrolment_not_reported=sum(1 for s in studies if s.facets.enrolled is None),
-        overlap_groups=sum(1 for g in overlap_groups(studies) if len(g) > 1),
+        overlap_groups=len(set(shared.values())),
         rows=tuple(rows),
-        given_cells=participants(studies, "given_cells"),
+        given_cells=participants(studies, "given_cells", shared),
         given_cells_studies=sum(1 for s in studies if s.facets.given_cells is not None),
     )

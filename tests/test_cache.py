@@ -597,7 +597,8 @@ def test_same_output_with_and_without_the_cache(
     bypassed = invoke("--no-cache")
     assert cache_files() == []  # --no-cache neither reads nor writes
     cold, warm = invoke(), invoke()
-    assert len(cache_files()) == 1
+    files = registry.sources([registry_path] if registry_path else [])[0]
+    assert len(cache_files()) == len(files)  # the studies, and each other file as holding none
     monkeypatch.setenv("STEMRENAL_NO_CACHE", "1")
     by_env = invoke()
     assert bypassed == cold == warm == by_env
@@ -674,3 +675,20 @@ def test_many_cached_files_under_a_low_descriptor_limit_are_all_hits(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["150", "150"]
+
+
+def test_a_file_without_studies_is_never_parsed_again_by_a_query(
+    runner: CliRunner, parses: list[str]
+) -> None:
+    """The bundled trials, exclusions, certainty and coverage files hold no studies: a warm
+    query skips them whole, and a command that reads trials still parses and validates them."""
+    runner.invoke(cli, ["list", "--format", "csv"], catch_exceptions=False)
+    files = registry.sources([])[0]
+    assert sorted(parses) == sorted(map(str, files))
+    parses.clear()
+    runner.invoke(cli, ["list", "--format", "csv"], catch_exceptions=False)
+    assert parses == []
+    trials = runner.invoke(cli, ["trials", "--format", "csv"], catch_exceptions=False)
+    assert trials.exit_code == 0
+    assert [Path(p).name for p in parses] == ["trials.toml"]
+    assert "NCT" in trials.stdout

@@ -134,3 +134,41 @@ def test_lists_left_out_are_empty_apart_and_shown_as_defaults(
     for name in ("countries", "institutions", "arms", "outcomes", "overlaps", "curation_notes"):
         assert Study.model_fields[name].is_required() is False
         assert properties[name]["default"] == [], name
+
+
+@pytest.mark.parametrize("escape", ["\\b", "\\f", "\\u001b", "\\U0000001b", "\\u200b"])
+def test_an_escaped_unsafe_character_is_refused_although_the_file_text_holds_none(
+    write_registry: Callable[..., Path], escape: str
+) -> None:
+    """The whole-file shortcut (`text.prechecked`) sees only the file's text; an escape makes
+    the character when the TOML is parsed, so such a file is checked string by string."""
+    text = MINIMAL.replace('title = "A small study"', f'title = "A small{escape} study"', 1)
+    [problem] = problems_for(write_registry, text)
+    assert problem.startswith("FILE:4: study doe-2020-ckd: title: contains a control character")
+
+
+def test_a_clean_file_is_searched_for_unsafe_characters_once_not_string_by_string(
+    write_registry: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stemrenal import models
+
+    def per_string(value: str) -> None:
+        raise RuntimeError("searched string by string")  # pydantic would catch an assert
+
+    monkeypatch.setattr(models, "first_control", per_string)
+    studies, problems = registry.check([write_registry(MINIMAL)])
+    assert (len(studies), problems) == (1, [])
+    with pytest.raises(RuntimeError, match="string by string"):  # the slow path is the check
+        registry.check([write_registry(MINIMAL.replace("A small", "A \\u00e9 small"))])
+
+
+def test_a_todo_anywhere_in_a_file_keeps_the_placeholder_check(
+    write_registry: Callable[..., Path],
+) -> None:
+    text = "# TODO: more studies\n" + MINIMAL.replace('"Journal of Tests"', '"todo: journal"')
+    assert [p.split(": ", 3)[2:] for p in problems_for(write_registry, text)] == [
+        [
+            "citation.journal",
+            "not filled in yet: replace 'todo: journal' (or delete the key if no source says it)",
+        ]
+    ]

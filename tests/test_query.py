@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stemrenal import query, registry
 from stemrenal.errors import UsageProblem
@@ -133,3 +136,41 @@ def test_registry_get_suggests_the_closest_id() -> None:
 def test_registry_refuses_to_be_written(tmp_path: Path) -> None:
     with pytest.raises(UsageProblem, match="part of the registry"):
         registry.open_registry([SEED], target=str(SEED))
+
+
+class _Fake:
+    """A study as `participants` reads it: an id, its overlaps and its facets' sizes."""
+
+    def __init__(self, number: int, overlaps: list[int], enrolled: int | None) -> None:
+        self.id = f"s{number}"
+        self.overlaps = [f"s{o}" for o in overlaps]
+        self.facets = type("F", (), {"enrolled": enrolled, "given_cells": enrolled})()
+
+
+def _grouped_afresh(members: list[Any]) -> int:
+    """The count as it was defined before the summary grouped once: the overlap groups of
+    the members themselves."""
+    total = 0
+    for group in query.overlap_groups(members):
+        total += max((s.facets.enrolled for s in group if s.facets.enrolled is not None), default=0)
+    return total
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(0, 11), max_size=3), st.none() | st.integers(0, 90)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_grouping_once_counts_every_subset_as_grouping_it_afresh(
+    specs: list[tuple[list[int], int | None]], keep: list[bool]
+) -> None:
+    """Chains matter: A-B-C grouped in the whole selection are two groups in {A, C}."""
+    studies: list[Any] = [_Fake(i, o, n) for i, (o, n) in enumerate(specs)]
+    shared = query.shared_groups(studies)
+    subset = [s for s, kept in zip(studies, keep, strict=False) if kept]
+    assert query.participants(subset, shared=shared) == _grouped_afresh(subset)
+    assert query.participants(studies) == _grouped_afresh(studies)

@@ -143,15 +143,16 @@ def test_every_command_prints_the_same_from_views(
     read: list[views.CachedFile | None] = []
     real = cache.load_views
 
-    def counting(where: cache.Entry) -> views.CachedFile | None:
-        read.append(real(where))
+    def counting(where: cache.Entry, wanted: Any = ("study",)) -> views.CachedFile | None:
+        read.append(real(where, wanted))
         return read[-1]
 
     monkeypatch.setattr(cache, "load_views", counting)
     assert invoke() == fresh  # warm: through the views
     assert read, "the warm run did not look in the cache"
-    # the studies file hits; the small trial, exclusion and coverage files are never cached
-    assert len([r for r in read if r is not None]) == 1, "the warm run missed the cache"
+    # the studies file hits; the trial, exclusion and coverage files hit (as holding no
+    # studies) for a command that reads studies alone, and are parsed for one that reads them
+    assert any(r for r in read), "the warm run missed the cache"
 
 
 def test_a_warm_filter_reads_only_the_records_it_prints(

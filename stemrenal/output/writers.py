@@ -8,7 +8,6 @@ that draw for a person.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -55,6 +54,8 @@ def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: b
         # quote or an empty row is text like any other (csv.QUOTE_NONE would refuse both).
         stream.writelines("\t".join(row) + "\n" for row in rows)
     else:
+        import csv  # here: only CSV output needs it
+
         csv.writer(stream, lineterminator="\r\n").writerows(rows)
 
 

@@ -203,11 +203,15 @@ def _connect(file: str, *, write: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quoted}?mode={mode}", uri=True, check_same_thread=False)
 
 
-_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, count"
+_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, kinds, count"
 
 
-def load_views(where: Entry) -> CachedFile | None:
-    """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic."""
+def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile | None:
+    """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic.
+
+    A file that also holds records of another kind (trials, exclusions) is cached for its
+    studies alone (none, for a trials file): a hit only when no other kind is `wanted`.
+    """
     import sqlite3
 
     from stemrenal.registry.cached import CachedFile
@@ -218,7 +222,7 @@ def load_views(where: Entry) -> CachedFile | None:
     try:
         connection = _connect(where.file)
         meta = connection.execute(f"SELECT {_META} FROM meta").fetchall()
-        if len(meta) != 1 or not _current(where, meta[0]):
+        if len(meta) != 1 or not _current(where, meta[0]) or not _holds(meta[0][9], wanted):
             connection.close()
             return None
         return CachedFile(connection, meta[0][-1], where.file)
@@ -226,6 +230,16 @@ def load_views(where: Entry) -> CachedFile | None:
         if connection is not None:
             connection.close()
         return None
+
+
+def _holds(stored: object, wanted: Sequence[str]) -> bool:
+    """The file's other kinds of record (stored as JSON) are none of those wanted."""
+    import json
+
+    kinds = json.loads(stored) if isinstance(stored, str) else None
+    if not isinstance(kinds, list):
+        raise TypeError("the kinds are not a list")
+    return not (set(kinds) - {"study"}) & set(wanted)
 
 
 def _current(where: Entry, meta: tuple[Any, ...]) -> bool:
@@ -267,12 +281,12 @@ def _sha256(path: str) -> str | None:
     return digest.hexdigest()
 
 
-def load(where: Entry) -> tuple[Study, ...] | None:
+def load(where: Entry, wanted: Sequence[str] = ("study",)) -> tuple[Study, ...] | None:
     """The cached studies validated again as `Study` models, or None on any miss."""
     from stemrenal.models import Study
     from stemrenal.registry.cached import DamagedCache
 
-    views = load_views(where)
+    views = load_views(where, wanted)
     if views is None:
         return None
     computed = tuple(Study.model_computed_fields)
@@ -291,7 +305,8 @@ def load(where: Entry) -> tuple[Study, ...] | None:
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT, path TEXT, device INTEGER, inode INTEGER, size INTEGER,
-    mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, count INTEGER);
+    mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, kinds TEXT,
+    count INTEGER);
 CREATE TABLE study (row INTEGER PRIMARY KEY, id TEXT NOT NULL, overlaps TEXT,
     facets TEXT NOT NULL, facets_crc INTEGER NOT NULL,
     record TEXT NOT NULL, record_crc INTEGER NOT NULL,
@@ -305,14 +320,20 @@ CREATE INDEX outcome_endpoint ON outcome (endpoint);
 """
 
 
-def store(where: Entry, studies: Sequence[Study], raw: bytes, seen: Stamp) -> None:
+def store(
+    where: Entry,
+    studies: Sequence[Study],
+    raw: bytes,
+    seen: Stamp,
+    kinds: Sequence[str] = ("study",),
+) -> None:
     """Write the studies validated from `raw` in one transaction, under a temporary name
     renamed over the old database; any failure leaves the cache as it was.
 
     `seen` is the file's stat before `raw` was read (the reader checked it unchanged after).
+    `kinds` are the kinds of record the file holds: a trials file is kept as holding no
+    studies, so a query never parses it again (see `load_views`).
     """
-    if not studies:  # a clean file has studies; an empty one is not worth a database
-        return
     import hashlib
     import sqlite3
     import stat
@@ -353,8 +374,9 @@ def store(where: Entry, studies: Sequence[Study], raw: bytes, seen: Stamp) -> No
             db.executemany("INSERT OR IGNORE INTO term VALUES (?, ?, ?)", terms)
             db.executemany("INSERT INTO outcome VALUES (?, ?, ?, ?)", outcomes)
             digest = hashlib.sha256(raw).hexdigest()
-            meta = (where.key, where.path, *seen, digest, len(rows))
-            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 10)})", meta)
+            stored = orjson.dumps(sorted(kinds)).decode()
+            meta = (where.key, where.path, *seen, digest, stored, len(rows))
+            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 11)})", meta)
             db.commit()
         os.replace(tmp, where.file)
         tmp = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from stemrenal.errors import Problem
 from stemrenal.registry import cache as registry_cache
-from stemrenal.text import quoted
+from stemrenal.text import prechecked, quoted
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -79,9 +79,10 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
     query never loads Pydantic for them. `validate` and the library want them all.
     """
     entry = registry_cache.entry(path)
+    wanted = tuple(kinds) or KINDS
     if entry is not None:
         if lazy:
-            views = registry_cache.load_views(entry)
+            views = registry_cache.load_views(entry, wanted)
             if views is not None:
                 # The one cast of the warm path: the stand-ins answer every attribute a Study has
                 # (tests/test_views.py holds them to it), so the rest of the program reads them
@@ -89,13 +90,13 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
                 studies = cast("Sequence[Study]", views)
                 return FileResult(path, studies, (), range(len(views)), frozenset(views.ids))
         else:
-            cached = registry_cache.load(entry)
+            cached = registry_cache.load(entry, wanted)
             if cached is not None:
                 ids = frozenset(study.id for study in cached)
                 return FileResult(path, cached, (), tuple(range(len(cached))), ids)
     for _ in range(_ATTEMPTS):  # one consistent version of the file, or a clear failure
         before = registry_cache.stamp(path)
-        result, raw, only_studies = _read_once(path, kinds)
+        result, raw, held = _read_once(path, kinds)
         if before is None or (not raw and result.problems):  # a pipe, or nothing could be read
             break
         if before.same(registry_cache.stamp(path)) and len(raw) == before.size:
@@ -103,8 +104,8 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
     else:
         message = "the file changed while it was being read; run the command again"
         return FileResult(path, (), (Problem(str(path), None, None, None, message),))
-    if entry is not None and before is not None and only_studies and not result.problems:
-        registry_cache.store(entry, result.studies, raw, before)
+    if entry is not None and before is not None and held and not result.problems:
+        registry_cache.store(entry, result.studies, raw, before, held)
     return result
 
 
@@ -112,19 +113,23 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
 _ATTEMPTS = 3
 
 
-def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, bool]:
+def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, tuple[str, ...]]:
+    """The file read, parsed and validated once, its bytes, and the kinds of record it holds
+    when the cache can keep it: studies alone, or no studies (then only its lack of them is
+    kept); () when it cannot."""
     name = str(path)
     raw, problem = _read_bytes(path)
     if problem is not None:
-        return FileResult(path, (), (problem,)), raw, False
+        return FileResult(path, (), (problem,)), raw, ()
     text, problem = _decode(name, raw)
     if problem is not None:
-        return FileResult(path, (), (problem,)), raw, False
+        return FileResult(path, (), (problem,)), raw, ()
     data, problem = _parse(name, text)
     if problem is not None:
-        return FileResult(path, (), (problem,)), raw, False
-    only_studies = set(data) == {"study"}  # small trial and coverage files are read afresh
-    return _validate(name, text, data, tuple(kinds) or KINDS), raw, only_studies
+        return FileResult(path, (), (problem,)), raw, ()
+    held = tuple(data) if set(data) == {"study"} or "study" not in data else ()
+    with prechecked(text):
+        return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
 
 
 def _read_text(path: Path) -> tuple[str | None, Problem | None]:

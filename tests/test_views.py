@@ -4,6 +4,7 @@ through them, a warm query reads only the records it prints and never imports Py
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -503,3 +504,74 @@ def test_validate_checks_trial_and_coverage_files_afresh(tmp_path: Path) -> None
     assert _modules_loaded(tmp_path, "validate") == "pydantic pydantic_core"
     assert _modules_loaded(tmp_path, "validate") == "pydantic pydantic_core"
     assert _modules_loaded(tmp_path, "list", "--format", "csv") == ""
+
+
+def forge_record(edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit every record of the one cache database as data, CRCs fixed up."""
+    with sqlite3.connect(_database()) as db:
+        for row, text in db.execute("SELECT row, record FROM study").fetchall():
+            record = json.loads(text)
+            edit(record)
+            text = json.dumps(record)
+            db.execute(
+                "UPDATE study SET record = ?, record_crc = ? WHERE row = ?",
+                (text, zlib.crc32(text.encode()), row),
+            )
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: r.update(title=5),
+        lambda r: r.pop("citation"),
+        lambda r: r.update(outcomes="x"),
+        lambda r: r.update(limitations=[1, 2]),
+        lambda r: r.update(design=None),
+        lambda r: r.update(arms={"a": 1}),
+    ],
+    ids=["title-a-number", "no-citation", "outcomes-text", "limitations-numbers", "no-design",
+         "arms-a-table"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["show", "doe-2020-ckd"], ["cite"], ["outcomes"], ["brief", "--format", "text"]],
+    ids=lambda a: a[0],
+)
+def test_a_forged_record_of_the_wrong_shape_is_one_line_and_then_a_miss(
+    runner: CliRunner,
+    write_registry: Callable[..., Path],
+    edit: Callable[[dict[str, Any]], None],
+    args: list[str],
+) -> None:
+    """The views are not validated again: a value of the wrong shape deep in a record (CRC
+    fixed up) fails the command in one line, not a traceback, and the entry is removed."""
+    path = write_registry(MINIMAL)
+    command = ["--registry", str(path), *args]
+    expected = runner.invoke(cli, command, catch_exceptions=False)
+    assert expected.exit_code == 0
+    forge_record(edit)
+    result = runner.invoke(cli, command)
+    assert result.exit_code in (0, 1)
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 1:
+        assert result.stderr.startswith("Error: the cached copy of the registry is damaged (")
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.endswith("it was removed: run the command again\n")
+    again = runner.invoke(cli, command, catch_exceptions=False)
+    assert (again.exit_code, again.stdout) == (0, expected.stdout)
+
+
+@pytest.mark.parametrize("style", ["ris", "bibtex", "vancouver", "csl-json"])
+def test_cite_sends_a_forged_cached_title_through_the_sanitiser(
+    runner: CliRunner, write_registry: Callable[..., Path], style: str
+) -> None:
+    path = write_registry(MINIMAL)
+    command = ["--registry", str(path), "cite", "--style", style]
+    runner.invoke(cli, command, catch_exceptions=False)
+    forge('"title":"A small study"', '"title":"A small \\u001b[31mstudy\\u0007"')
+    result = runner.invoke(cli, command, catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "study" in result.stdout

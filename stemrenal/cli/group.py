@@ -18,6 +18,21 @@ from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProbl
 from stemrenal.text import plural
 
 
+def _damaged_cache(exc: Exception) -> Exception:
+    """What a value of the wrong shape in a cached record becomes: one line, exit 1, and the
+    cache entries read removed (so the next run reads the registry afresh); anything else
+    (a bug: no cache was read) stays the exception it was."""
+    from stemrenal import registry
+    from stemrenal.text import escape_controls
+
+    if not registry.discard_cache_read():
+        return exc
+    return click.ClickException(
+        f"the cached copy of the registry is damaged ({type(exc).__name__}: "
+        f"{escape_controls(str(exc), 120)}); it was removed: run the command again"
+    )
+
+
 class StemrenalGroup(click.Group):
     """Translates domain errors and Ctrl-C into exit codes, once, for every command."""
 
@@ -56,6 +71,8 @@ class StemrenalGroup(click.Group):
             ) from None
         except StemrenalError as exc:
             raise click.ClickException(str(exc)) from None
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise _damaged_cache(exc) from None
         finally:
             if gc_was_enabled:
                 gc.enable()

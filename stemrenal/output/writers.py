@@ -376,7 +376,11 @@ def _records(result: Result, fmt: Format, options: OutputOptions, out: TextIO, t
 def _citations(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:
     from stemrenal.cite.styles import render
 
-    out.write(render(_needs(result.citations, fmt), fmt.value))
+    # Through the one sanitiser like every other writer: a cached record is trusted, not
+    # validated again, and a reference manager would keep an escape sequence it is given.
+    text = render(_needs(result.citations, fmt), fmt.value)
+    lines = text.split("\r\n")  # RIS ends its lines so, by its specification
+    out.write("\r\n".join(strip_controls(line, multiline=True) for line in lines))
 
 
 def _page(result: Result, fmt: Format, options: OutputOptions, out: TextIO, tty: bool) -> None:

@@ -256,6 +256,15 @@ class Registry:
                 )
 
 
+def discard_cache_read() -> bool:
+    """Remove the cache entries this process read (a command failed on a value of the wrong
+    shape in one); True if it read any. See `cached.discard_opened`."""
+    import sys
+
+    cached = sys.modules.get("stemrenal.registry.cached")  # not loaded: nothing was read
+    return cached is not None and cached.discard_opened()
+
+
 def json_records(studies: Sequence[Study]) -> Iterator[Any]:
     """Each study's record for JSON output, in order: the cache's own serialised text where it
     holds the study (`text.JSONText`), else the model's plain data; read a batch at a time,

@@ -193,6 +193,7 @@ class CachedFile(Sequence[CachedStudy]):
         (`cache.load_views` makes that a miss)."""
         self._db: sqlite3.Connection | None = connection
         self._file = file
+        _OPENED.append(self)
         rows = connection.execute("SELECT id, overlaps FROM study ORDER BY row").fetchall()
         if type(count) is not int or len(rows) != count:
             raise ValueError("the studies do not match their count")
@@ -386,6 +387,24 @@ class CachedFile(Sequence[CachedStudy]):
         )
         self._views[row] = view
         return view
+
+
+#: Every cached file read in this process (see `discard_opened`).
+_OPENED: list[CachedFile] = []
+
+
+def discard_opened() -> bool:
+    """Remove the databases of every cached file this process read; True if there were any.
+
+    A record edited with its CRC fixed up can hold a value of the wrong shape deep inside;
+    the views are not validated again (that is what makes them fast), so a command that then
+    fails on it removes what it read, and the next run reads the registry afresh.
+    """
+    for opened in _OPENED:
+        opened.damaged("")
+    found = bool(_OPENED)
+    _OPENED.clear()
+    return found
 
 
 def _intact(text: object, crc: object, study_id: str | None = None) -> bool:

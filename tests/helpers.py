@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -55,3 +57,19 @@ comparison = "within-group"
 text = "Ten patients, no control group."
 source = "curator"
 """
+
+
+def run_program(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m stemrenal ARGS` in a child process, its output captured as text.
+
+    For the tests that bound a cost: the timeout is far beyond the linear cost and far below
+    the quadratic one it replaced, so the test fails on the old code without timing anything.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "stemrenal", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )

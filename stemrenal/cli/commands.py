@@ -73,11 +73,12 @@ def list_studies(filters: Filters, output: OutputOptions) -> None:
     """
     from stemrenal.output import write
     from stemrenal.output.tables import STUDIES
-    from stemrenal.registry import json_records
+    from stemrenal.registry import batches, json_records
 
     STUDIES.check(output.columns)
     studies = _open(output.path).select(filters, output.sort, output.limit)
-    result = STUDIES.result(studies, output.columns)._replace(records=lambda: json_records(studies))
+    result = STUDIES.result(studies, output.columns, batches)
+    result = result._replace(records=lambda: json_records(studies))
 
     def database() -> bytes:
         from stemrenal.output.database import database as build

@@ -6,7 +6,7 @@ Every tabular format (table, csv, tsv, markdown) reads from here; JSON formats u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal import appraisal
@@ -30,6 +30,8 @@ class Table(NamedTuple):
     rows: tuple[tuple[Cell, ...], ...]
     caption: str | None = None
     fit: bool = False  # a grid: columns as wide as their text, never stretched or folded
+    #: Instead of `rows`, rows made as they are read, once (CSV and TSV of large selections).
+    stream: Iterable[tuple[Cell, ...]] | None = None
 
 
 def as_text(value: object) -> Cell:
@@ -582,14 +584,27 @@ class Catalogue(NamedTuple):
         """A wrong --columns fails before anything is read or written."""
         choose_columns(requested, list(self.columns), ())
 
-    def result(self, rows: Sequence[Any], requested: Sequence[str] | None) -> Result:
-        """The rows as a lazy result: a table for table formats, records for JSON."""
+    def result(
+        self,
+        rows: Sequence[Any],
+        requested: Sequence[str] | None,
+        batches: Callable[[Sequence[Any]], Iterable[Sequence[Any]]] | None = None,
+    ) -> Result:
+        """The rows as a lazy result: a table for table formats, records for JSON.
+
+        With `batches` (the registry's `batches`: studies read a batch at a time and let go
+        after), CSV and TSV stream their rows, so an export of every study never holds them.
+        """
 
         def table(fmt: Format) -> Table:
             default = self.terminal if fmt is Format.TABLE else self.plain
             if fmt is Format.TABLE and self.compact and terminal_width() < 100:
                 default = self.compact
-            return self.table(rows, choose_columns(requested, list(self.columns), default))
+            names = choose_columns(requested, list(self.columns), default)
+            if batches is not None and fmt in (Format.CSV, Format.TSV):
+                streamed = (row for part in batches(rows) for row in self.table(part, names).rows)
+                return Table(tuple(names), (), stream=streamed)
+            return self.table(rows, names)
 
         return Result(records=lambda: self.records(rows), table=table)
 

@@ -8,8 +8,9 @@ that draw for a person.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from stemrenal.output import NOT_REPORTED, Format, OutputOptions, Result
@@ -36,11 +37,12 @@ def _flat(cell: Cell, sep: str = " | ") -> str:
     return strip_controls(text)  # quick for the usual printable cell
 
 
-def _plain_cells(table: Table, options: OutputOptions) -> list[list[str]]:
-    rows = [[_flat(cell) for cell in row] for row in table.rows]
-    if options.safe_csv:
-        rows = [[defuse(cell) for cell in row] for row in rows]
-    return rows
+def _plain_cells(table: Table, options: OutputOptions) -> Iterator[list[str]]:
+    """Each row as one line's cells, made as it is written (a streamed table is never held)."""
+    rows = table.rows if table.stream is None else table.stream
+    for row in rows:
+        cells = [_flat(cell) for cell in row]
+        yield [defuse(cell) for cell in cells] if options.safe_csv else cells
 
 
 def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: bool) -> None:
@@ -48,7 +50,7 @@ def write_delimited(table: Table, options: OutputOptions, stream: TextIO, tab: b
         stream.write("\ufeff")
     rows = _plain_cells(table, options)
     if options.header:
-        rows.insert(0, list(table.headers))
+        rows = itertools.chain([list(table.headers)], rows)
     if tab:
         # TSV has no quoting: strip_controls() already turned tabs and line breaks into spaces, and a
         # quote or an empty row is text like any other (csv.QUOTE_NONE would refuse both).

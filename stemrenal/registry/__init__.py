@@ -265,6 +265,14 @@ def discard_cache_read() -> bool:
     return cached is not None and cached.discard_opened()
 
 
+def batches(studies: Sequence[Study]) -> Iterator[Sequence[Study]]:
+    """The studies a few hundred at a time, each batch's cached records read together and
+    let go of after: what streaming output iterates (see `cached.batches`)."""
+    from stemrenal.registry.cached import batches as in_batches
+
+    return in_batches(studies)
+
+
 def json_records(studies: Sequence[Study]) -> Iterator[Any]:
     """Each study's record for JSON output, in order: the cache's own serialised text where it
     holds the study (`text.JSONText`), else the model's plain data; read a batch at a time,

@@ -104,6 +104,16 @@ class CachedStudy:
     def cell_free(self) -> bool:
         return self.facets.cell_free
 
+    def release(self) -> None:
+        """Let go of the record's fields (read again if asked for): what streaming output
+        does with each batch once it is written, so memory stays flat."""
+        if self._parsed:
+            kept = {k: self.__dict__[k] for k in ("id", "overlaps", "facets", "_file", "_row")}
+            self.__dict__.clear()
+            self.__dict__.update(kept)
+            self._parsed = False
+        self._together = None
+
     def model_dump(self, mode: str = "python") -> dict[str, Any]:
         """The study as `Study.model_dump(mode="json")` gives it: the record itself."""
         data: dict[str, Any] = self._parse(None)
@@ -153,6 +163,18 @@ def _parse_together(together: list[CachedStudy]) -> None:
             records = [study._parse(Node) for study in group]  # names the damaged one
         for study, record in zip(group, records, strict=True):
             study._fill(record)
+
+
+def batches(studies: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """The studies a batch at a time: each batch's records are read together when first
+    needed, and let go of once the caller moves on to the next batch."""
+    for start in range(0, len(studies), size):
+        part = studies[start : start + size]
+        read_together(part)
+        yield part
+        for study in part:
+            if isinstance(study, CachedStudy):
+                study.release()
 
 
 def record_texts(studies: Sequence[Any]) -> Iterator[str | None]:

@@ -5,7 +5,7 @@ Library API: `load_registry` reads and validates a registry, `select` filters it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing's: importing typing would slow every start (`cli.script`)
 
 __version__ = "0.1.0"
 
@@ -15,6 +15,8 @@ SCHEMA_VERSION = "2"
 __all__ = ["Filters", "Study", "load_registry", "select"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from stemrenal.models import Study
     from stemrenal.query import Filters, select
     from stemrenal.registry import load as load_registry

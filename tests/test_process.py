@@ -148,6 +148,78 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, command: list[str]) -> N
     assert out == b""
 
 
+#: The installed console script (`stemrenal.cli:script`), beside this interpreter.
+SCRIPT = Path(sys.executable).with_name("stemrenal")
+ENTRIES = {
+    "python -m": COMMAND,
+    "console script": (str(SCRIPT),),
+}
+#: From the signal handler's first moments (about 20 ms here) through the imports (to about
+#: 80 ms) into the command itself (a warm `list` ends at about 150 ms).
+DELAYS_MS = (0, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150)
+PACKAGE = str(Path(__file__).resolve().parent.parent / "stemrenal")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=list(ENTRIES))
+def test_ctrl_c_at_any_moment_of_start_up_is_interrupted_and_130(entry: str) -> None:
+    """SIGINT at 0 to 150 ms after start: the program finished, or printed only
+    "Interrupted." and exited 130; never a traceback from stemrenal's code.
+
+    The imports used to run unguarded: Ctrl-C in their first 60 ms gave a KeyboardInterrupt
+    traceback (30 of 30 at 10, 30 and 50 ms). Before the package's first line runs, Python's
+    own start-up answers Ctrl-C as it does for every Python program (`_python_start_up`); no
+    frame of stemrenal can be in that, and the test holds it to that.
+    """
+    if entry == "console script" and not SCRIPT.exists():
+        pytest.skip(f"no console script at {SCRIPT}")
+    command = [*ENTRIES[entry], "list", "--format", "csv"]
+    subprocess.run(command, capture_output=True, env=_env(), timeout=TIMEOUT, check=True)
+    outcomes = []
+    for delay in DELAYS_MS:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env()
+        )
+        time.sleep(delay / 1000)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=TIMEOUT)
+        outcomes.append((delay, proc.returncode, err.decode(errors="replace")))
+    wrong = [
+        f"{delay} ms: exit {code}\n{stderr}"
+        for delay, code, stderr in outcomes
+        if stderr != {0: "", 130: "Interrupted.\n"}.get(code) and not _python_start_up(code, stderr)
+    ]
+    assert not wrong, "\n".join(wrong)
+    assert any(code == 130 for _, code, _ in outcomes), outcomes  # the guard was exercised
+
+
+def _python_start_up(code: int, stderr: str) -> bool:
+    """What Python does with Ctrl-C before the package's first line: end by the signal with
+    nothing said (no handler yet), fail to start ("Fatal Python error"), print its own
+    traceback (site, runpy, the console script's `import re` and `from stemrenal.cli import
+    script`), or print one "Exception ignored" in an import callback and carry on."""
+    if (code == -signal.SIGINT and not stderr) or stderr.startswith("Fatal Python error"):
+        return True
+    ours = PACKAGE in stderr or "Interrupted." in stderr
+    return not ours and code in (-signal.SIGINT, 1, 0) and "KeyboardInterrupt" in stderr
+
+
+def test_ctrl_c_ignored_at_start_stays_ignored() -> None:
+    """A background job started with SIGINT ignored keeps it so (POSIX shells rely on it):
+    the program's own handler is set only over Python's default one."""
+    proc = subprocess.Popen(
+        [*COMMAND, "list", "--format", "csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert (proc.returncode, err) == (0, b"")
+    assert out.startswith(b"id,")
+
+
 def test_runs_from_another_directory(tmp_path: Path) -> None:
     """The bundled registry is found by the package, not by the working directory."""
     result = subprocess.run(

@@ -1,7 +1,8 @@
 """The command group and how the program ends: every error becomes an exit code here.
 
 Domain errors and Ctrl-C are translated once, in `StemrenalGroup.invoke`; `main` and
-`script` are the entry points (a caller in-process, and the program itself).
+`run` are the entry points (a caller in-process, and the program itself once
+`stemrenal.cli.script` has taken Ctrl-C over and loaded the commands).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, NoReturn, TextIO, cast
 
 import click
 
+from stemrenal.cli import interrupt_pending, interrupted, raise_on_interrupt
 from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
 from stemrenal.text import plural
 
@@ -44,6 +46,7 @@ class StemrenalGroup(click.Group):
         gc.disable()
         _utf8_streams()
         try:
+            raise_on_interrupt(True)  # for the program (`cli.script`): cleaned up, then here
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -74,6 +77,7 @@ class StemrenalGroup(click.Group):
         except (AttributeError, TypeError, KeyError, IndexError) as exc:
             raise _damaged_cache(exc) from None
         finally:
+            raise_on_interrupt(False)
             if gc_was_enabled:
                 gc.enable()
 
@@ -182,16 +186,25 @@ class _Unfailing:
         return getattr(self._stream, name)
 
 
-def script() -> NoReturn:
-    """The `stemrenal` program (console script, `python -m stemrenal`): `main`, then leave.
+def run() -> NoReturn:
+    """The `stemrenal` program, once loaded (`stemrenal.cli.script`): `main`, then leave.
 
     Only the program itself leaves this way: a caller of `main` keeps its SystemExit.
+    Ctrl-C raised into a command may come out as another error (Python wraps what a class's
+    `__set_name__` raises in RuntimeError) or be swallowed where Python ignores errors (an
+    import's weakref callback): either way the run ends as interrupted, once unwound.
     """
+    code: object = 0
     try:
         main()
     except SystemExit as exc:  # click's standalone mode always ends this way
-        _leave(exc.code)
-    _leave(0)
+        code = exc.code
+    except BaseException:
+        if not interrupt_pending():
+            raise
+    if interrupt_pending() and code != ExitCode.INTERRUPTED:
+        interrupted()
+    _leave(code)
 
 
 def _leave(code: object) -> NoReturn:

@@ -306,6 +306,14 @@ def _met(ok: bool) -> str:
 # ----------------------------------------------------------------------------- main
 
 
+def finish(workdir: Path, keep: bool) -> None:
+    """Remove the working directory (registries, exports, the cache), or say where it is."""
+    if keep:
+        print(f"kept {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -386,10 +394,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             scale[size] = cases
         print(report(floor, startup, scale, agree))
     finally:
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        finish(workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,7 @@
 Library API: `load_registry` reads and validates a registry, `select` filters it.
 """
 
-from __future__ import annotations
-
-TYPE_CHECKING = False  # not typing's: importing typing would slow every start (`cli.script`)
+TYPE_CHECKING = False  # neither typing nor __future__ is imported: each slows every start
 
 __version__ = "0.1.0"
 
@@ -22,7 +20,7 @@ if TYPE_CHECKING:
     from stemrenal.registry import load as load_registry
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     """Import lazily, so `import stemrenal` costs nothing until something is used."""
     if name == "load_registry":
         from stemrenal.registry import load

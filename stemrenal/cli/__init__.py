@@ -6,12 +6,10 @@ the program, takes Ctrl-C over first and only then loads the commands and their 
 traceback from the middle of an import. `cli` and `main` load the commands when first used.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
-TYPE_CHECKING = False  # typing itself takes milliseconds to import, unguarded
+TYPE_CHECKING = False  # no typing or __future__ import: each takes time before the guard
 if TYPE_CHECKING:
     import signal as _signal
     from typing import Any, NoReturn
@@ -30,7 +28,7 @@ _raise_on_interrupt = False
 _pending = False
 
 
-def script() -> NoReturn:
+def script() -> "NoReturn":
     """The `stemrenal` program (console script, `python -m stemrenal`)."""
     sys.unraisablehook = _unraisable
     try:
@@ -66,14 +64,14 @@ def _on_interrupt(signum: int, frame: object) -> None:
     interrupted()
 
 
-def _unraisable(unraisable: Any) -> None:
+def _unraisable(unraisable: "Any") -> None:
     """Python's report of an error it had to ignore, except Ctrl-C raised into a callback
     ("Exception ignored in..."): `_pending` holds that one, and the run ends as interrupted."""
     if not (_pending and isinstance(unraisable.exc_value, KeyboardInterrupt)):
         sys.__unraisablehook__(unraisable)
 
 
-def interrupted() -> NoReturn:
+def interrupted() -> "NoReturn":
     """Say so and stop at once, with the exit code of Ctrl-C."""
     try:
         os.write(2, b"Interrupted.\n")
@@ -81,7 +79,7 @@ def interrupted() -> NoReturn:
         os._exit(130)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     """`cli` and `main`, with every command registered on the group."""
     if name in ("cli", "main"):
         from stemrenal.cli import commands, group  # commands registers them on the group

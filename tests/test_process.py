@@ -53,14 +53,14 @@ def big_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _close_early(args: list[str], registry: Path) -> subprocess.CompletedProcess[bytes]:
+def _close_early(args: list[str], registry: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
     """Read one line, close the pipe, and collect what the program said about it."""
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(
             [*COMMAND, "--registry", str(registry), *args],
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=_env(),
+            env=_env(**env),
         )
         assert proc.stdout is not None
         first = proc.stdout.readline()
@@ -70,12 +70,32 @@ def _close_early(args: list[str], registry: Path) -> subprocess.CompletedProcess
         return subprocess.CompletedProcess(proc.args, code, first, stderr.read())
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_closed_pipe_ends_quietly(big_registry: Path, fmt: str) -> None:
-    result = _close_early(["list", "--format", fmt], big_registry)
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        pytest.param(
+            fmt,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Rich's Console.on_broken_pipe exits 1; the table writer "
+                "(stemrenal/output/writers.py) would have to override it",
+            ),
+        )
+        if fmt == "table"
+        else fmt
+        for fmt in FORMATS
+    ],
+)
+def test_closed_pipe_ends_quietly(big_registry: Path, fmt: str, unbuffered: str) -> None:
+    """Every format's output is larger than the pipe, so the program is blocked writing when
+    the reader leaves: it exits 141 (128 + SIGPIPE), whatever the format. Unbuffered
+    (PYTHONUNBUFFERED, -u), a large write was cut short without an error: markdown lost the
+    rest of its output and exited 0."""
+    result = _close_early(["list", "--format", fmt], big_registry, PYTHONUNBUFFERED=unbuffered)
     assert result.stdout, "the reader got its first line"
     assert result.stderr == b""
-    assert result.returncode in (0, 141)  # 128 + SIGPIPE when the reader left early
+    assert result.returncode == 141
 
 
 def test_closed_pipe_on_outcomes(big_registry: Path) -> None:

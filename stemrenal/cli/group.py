@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import os
 import sys
 from typing import Any, NoReturn, TextIO, cast
@@ -195,6 +196,7 @@ def run() -> NoReturn:
     import's weakref callback): either way the run ends as interrupted, once unwound.
     """
     code: object = 0
+    _buffered_stdout()
     try:
         main()
     except SystemExit as exc:  # click's standalone mode always ends this way
@@ -234,3 +236,27 @@ def _leave(code: object) -> NoReturn:
         except (OSError, ValueError):  # a closed stream: nothing more can be said
             status = status or 1
     os._exit(status)
+
+
+def _buffered_stdout() -> None:
+    """Put a buffer under stdout when Python runs unbuffered (PYTHONUNBUFFERED, -u).
+
+    Unbuffered, a text write goes straight to the file descriptor, and one the kernel takes
+    only part of (a pipe whose reader left, a disk that filled up) is cut short with no error:
+    `list --format markdown | head -c 10` lost the rest and exited 0, where every line-by-line
+    format exits 141. Through a buffer every write is whole or an error. The program flushes
+    when it leaves (`_leave`), so nothing is held back at the end.
+    """
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    if isinstance(stream, io.TextIOWrapper) and isinstance(raw, io.FileIO):
+        _UNBUFFERED.append(stream)  # kept: collecting it would close the descriptor
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(raw),
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=stream.line_buffering,
+        )
+
+
+_UNBUFFERED: list[TextIO] = []

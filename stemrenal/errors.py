@@ -32,7 +32,10 @@ class Problem(NamedTuple):
     record: str = "study"  # what kind of record `study` names: study, trial, excluded, claim
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        # A file name that is not UTF-8 arrives with its bytes as lone surrogates, which no
+        # strict UTF-8 stream can write: show each byte as \xNN instead.
+        name = self.file.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        where = f"{name}:{self.line}" if self.line else name
         parts = [escape_controls(where)]
         if self.study:
             parts.append(f"{self.record} {escape_controls(self.study, _LONGEST_NAME)}")

@@ -223,9 +223,12 @@ def test_output_is_utf_8_whatever_the_locale_says() -> None:
     assert "狼疮性肾炎" in done.stdout.decode("utf-8")
 
 
-def test_sigterm_removes_the_unfinished_output_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_removes_the_unfinished_output_file(tmp_path: Path, signame: str) -> None:
     import signal
     import time
+
+    signum = getattr(signal, signame)
 
     target = tmp_path / "out.json"
     env = {k: v for k, v in os.environ.items() if k != "STEMRENAL_REGISTRY"}
@@ -246,11 +249,11 @@ def test_sigterm_removes_the_unfinished_output_file(tmp_path: Path) -> None:
     assert proc.stderr is not None
     proc.stderr.readline()  # "ready": the temporary file exists
     assert any(p.name.startswith(".out.json.") for p in tmp_path.iterdir())
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     code = proc.wait(timeout=30)
     proc.stderr.close()
     time.sleep(0.1)
-    assert code == 128 + signal.SIGTERM
+    assert code == 128 + signum
     assert list(tmp_path.iterdir()) == []
 
 

@@ -17,9 +17,12 @@ from stemrenal.cli.options import KindType, StudyIdType, filter_options, output_
 from stemrenal.output import CITATION, DOCUMENT, FIGURES, PAGE, RECORD, TABULAR, Format
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from stemrenal.errors import Problem
     from stemrenal.output import OutputOptions
     from stemrenal.query import Filters
-    from stemrenal.registry import Registry
+    from stemrenal.registry import Inspection, Registry
 
 NOTICE = "stemrenal summarises published research; it is not medical advice."
 
@@ -638,7 +641,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     """
     from stemrenal import registry
     from stemrenal.errors import ExitCode
-    from stemrenal.text import plural
+    from stemrenal.output.files import open_output
 
     chosen = paths or _paths()
     found = registry.inspect(chosen, lazy=True)
@@ -646,7 +649,18 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     if (strict or not chosen) and not problems:  # the bundled registry is always strict
         problems += registry.strict_problems(found)
     problems.sort(key=lambda p: (p.file, p.line or 0))
-    out = sys.stdout
+    with open_output(None) as out:  # stdout full or closed: one line, exit 1
+        _report(out, found, problems, fmt, strict or not chosen)
+    if problems:
+        raise click.exceptions.Exit(ExitCode.DATA)
+
+
+def _report(
+    out: TextIO, found: Inspection, problems: list[Problem], fmt: str, strict: bool
+) -> None:
+    """`validate`'s report: every problem and their count, or what was checked."""
+    from stemrenal.text import plural
+
     if fmt == "json":
         from stemrenal.output.writers import dumps
 
@@ -665,14 +679,11 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
             names = ", ".join(str(f) for f in found.files[:5]) + (
                 ", ..." if len(found.files) > 5 else ""
             )
-            mode = "strict, " if strict or not chosen else ""
+            mode = "strict, " if strict else ""
             out.write(
                 f"ok: {plural(studies, 'study')} in {plural(files, 'file')} ({names}), "
                 f"{mode}no problems\n"
             )
-    out.flush()
-    if problems:
-        raise click.exceptions.Exit(ExitCode.DATA)
 
 
 @cli.command("new")

@@ -21,14 +21,24 @@ from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProbl
 from stemrenal.text import plural
 
 
+def _begin() -> None:
+    """What every command starts with: UTF-8 streams, and what an earlier command in this
+    process read from the cache forgotten (see `_damaged_cache`)."""
+    _utf8_streams()
+    loaded = sys.modules.get("stemrenal.registry")
+    if loaded is not None:
+        loaded.forget_cache_read()
+
+
 def _damaged_cache(exc: Exception) -> Exception:
     """What a value of the wrong shape in a cached record becomes: one line, exit 1, and the
-    cache entries read removed (so the next run reads the registry afresh); anything else
-    (a bug: no cache was read) stays the exception it was."""
+    cache entries read removed (so the next run reads the registry afresh). The records read
+    are validated again first: when they are valid, the error is a bug, and stays the
+    exception it was."""
     from stemrenal import registry
     from stemrenal.text import escape_controls
 
-    if not registry.discard_cache_read():
+    if not registry.blame_cache():
         return exc
     return click.ClickException(
         f"the cached copy of the registry is damaged ({type(exc).__name__}: "
@@ -45,7 +55,7 @@ class StemrenalGroup(click.Group):
         # a warm query on 10,000 studies). Reference counting still frees what is dropped.
         gc_was_enabled = gc.isenabled()
         gc.disable()
-        _utf8_streams()
+        _begin()
         try:
             raise_on_interrupt(True)  # for the program (`cli.script`): cleaned up, then here
             return super().invoke(ctx)
@@ -197,10 +207,19 @@ def run() -> NoReturn:
     """
     code: object = 0
     _buffered_stdout()
+    if sys.stdout is None:  # closed before the start (`>&-`): writing fails, in one line
+        sys.stdout = _Closed()
     try:
         main()
     except SystemExit as exc:  # click's standalone mode always ends this way
         code = exc.code
+    except BrokenPipeError:  # help or --version into a pipe whose reader left
+        _quiet_stdout()
+        code = ExitCode.PIPE
+    except OSError as exc:  # outside a command only the output can fail: help, --version
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(f"Error: cannot write to standard output: {exc.strerror or exc}\n")
+        code = 1
     except BaseException:
         if not interrupt_pending():
             raise
@@ -236,6 +255,14 @@ def _leave(code: object) -> NoReturn:
         except (OSError, ValueError):  # a closed stream: nothing more can be said
             status = status or 1
     os._exit(status)
+
+
+class _Closed(io.TextIOBase):
+    """Standard output closed before the program started: every write fails as a write to a
+    closed descriptor does (click would otherwise drop help and --version silently)."""
+
+    def write(self, text: str) -> int:
+        raise OSError(9, "standard output is closed")  # EBADF
 
 
 def _buffered_stdout() -> None:

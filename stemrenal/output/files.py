@@ -21,7 +21,7 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
     """Yield stdout, or a temporary file that replaces ``path`` only if the block succeeds."""
     if path is None or str(path) == "-":
         if sys.stdout is None:  # closed before the program started (`>&-`, some cron setups)
-            raise OutputError("cannot write the output: standard output is closed")
+            raise OutputError("cannot write to standard output: standard output is closed")
         try:
             yield sys.stdout
             sys.stdout.flush()

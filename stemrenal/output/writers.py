@@ -150,7 +150,13 @@ def _console(stream: TextIO, terminal: bool, width: int) -> Any:
     """The one way Rich is set up here: no markup, emoji or highlighting, a given width."""
     from rich.console import Console
 
-    return Console(
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """The reader left: raise, so the program ends as every format does (141);
+            Rich's own exits 1."""
+            raise BrokenPipeError
+
+    return _Console(
         file=stream,
         markup=False,
         emoji=False,

@@ -256,13 +256,19 @@ class Registry:
                 )
 
 
-def discard_cache_read() -> bool:
-    """Remove the cache entries this process read (a command failed on a value of the wrong
-    shape in one); True if it read any. See `cached.discard_opened`."""
-    import sys
+def forget_cache_read() -> None:
+    """A new command begins: `blame_cache` looks at what it reads, not at earlier commands'."""
+    from stemrenal.registry.cached import forget_opened
 
-    cached = sys.modules.get("stemrenal.registry.cached")  # not loaded: nothing was read
-    return cached is not None and cached.discard_opened()
+    forget_opened()
+
+
+def blame_cache() -> bool:
+    """Whether a cached record this run read is invalid (then the entries read are removed):
+    asked when a command failed on a value of the wrong shape. See `cache.blame`."""
+    from stemrenal.registry.cache import blame
+
+    return blame()
 
 
 def batches(studies: Sequence[Study]) -> Iterator[Sequence[Study]]:

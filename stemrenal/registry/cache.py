@@ -303,6 +303,29 @@ def load(where: Entry, wanted: Sequence[str] = ("study",)) -> tuple[Study, ...] 
     return tuple(studies)
 
 
+def blame() -> bool:
+    """Whether a cached record read in this run is invalid, as a command that failed on a
+    value of the wrong shape suspects; if so, every entry read is removed (the next run reads
+    the registry afresh). Each record read is validated again: only a failing command pays.
+    """
+    cached = sys.modules.get("stemrenal.registry.cached")
+    if cached is None or not cached.opened():
+        return False
+    from stemrenal.models import Study
+
+    computed = tuple(Study.model_computed_fields)
+    try:
+        for file in cached.opened():
+            for record in file.records():
+                for name in computed:
+                    record.pop(name, None)
+                Study.model_validate(record)
+    except (ValueError, cached.DamagedCache):  # pydantic's ValidationError is a ValueError
+        cached.discard_opened()
+        return True
+    return False
+
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT, path TEXT, device INTEGER, inode INTEGER, size INTEGER,
     mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, kinds TEXT,

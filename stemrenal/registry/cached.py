@@ -415,18 +415,26 @@ class CachedFile(Sequence[CachedStudy]):
 _OPENED: list[CachedFile] = []
 
 
-def discard_opened() -> bool:
-    """Remove the databases of every cached file this process read; True if there were any.
+def forget_opened() -> None:
+    """A new command begins (in-process callers run many): what earlier ones read is theirs."""
+    _OPENED.clear()
+
+
+def opened() -> list[CachedFile]:
+    """Every cached file read in this process (what `cache.blame` checks)."""
+    return list(_OPENED)
+
+
+def discard_opened() -> None:
+    """Remove the databases of every cached file this process read.
 
     A record edited with its CRC fixed up can hold a value of the wrong shape deep inside;
-    the views are not validated again (that is what makes them fast), so a command that then
-    fails on it removes what it read, and the next run reads the registry afresh.
+    the views are not validated again (that is what makes them fast), so a command that fails
+    on it removes what it read (`cache.blame`), and the next run reads the registry afresh.
     """
-    for opened in _OPENED:
-        opened.damaged("")
-    found = bool(_OPENED)
+    for file in _OPENED:
+        file.damaged("")
     _OPENED.clear()
-    return found
 
 
 def _intact(text: object, crc: object, study_id: str | None = None) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -469,3 +471,40 @@ def test_show_output_onto_the_registry_is_refused(runner: CliRunner, tmp_path: P
     args = ["--registry", str(registry), "show", DUBSKY, "-o", str(registry)]
     assert runner.invoke(cli, args).exit_code == 2
     assert registry.read_bytes() == SEED.read_bytes()
+
+
+def test_the_command_table_of_help_is_the_commands_own() -> None:
+    """`--help` lists the commands from `group.SUMMARIES` without loading them: each entry
+    must be its command's first paragraph of help, and every command must have one."""
+    from stemrenal.cli import group
+
+    assert set(group.SUMMARIES) == set(cli.commands)
+    for name, command in cli.commands.items():
+        first = (command.help or "").split("\n\n")[0]
+        assert group.SUMMARIES[name] == " ".join(first.split()), name
+        assert not command.hidden, name
+        assert not command.short_help, name
+
+
+def test_help_loads_no_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "stemrenal", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Commands:" in done.stdout
+    assert "list" in done.stdout
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "stemrenal.cli.group" in loaded
+    assert "stemrenal.cli.commands" not in loaded
+    assert not {"stemrenal.registry", "stemrenal.output", "stemrenal.errors"} & loaded
+
+
+def test_the_exit_codes_the_group_keeps_are_the_errors_own() -> None:
+    from stemrenal.cli import group
+    from stemrenal.errors import ExitCode
+
+    assert (group._PIPE, group._INTERRUPTED) == (ExitCode.PIPE, ExitCode.INTERRUPTED)

@@ -35,10 +35,7 @@ def script() -> "NoReturn":
         # Started with Ctrl-C ignored (a background job), it stays ignored.
         if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
             _signal.signal(_signal.SIGINT, _on_interrupt)
-        from stemrenal.cli import commands  # registers the commands on the group
-        from stemrenal.cli.group import run
-
-        del commands
+        from stemrenal.cli.group import run  # the commands load when one is asked for
     except KeyboardInterrupt:  # before the handler was in place
         interrupted()
     run()

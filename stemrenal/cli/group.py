@@ -17,8 +17,11 @@ from typing import Any, NoReturn, TextIO, cast
 import click
 
 from stemrenal.cli import interrupt_pending, interrupted, raise_on_interrupt
-from stemrenal.errors import ExitCode, RegistryError, StemrenalError, UsageProblem
-from stemrenal.text import plural
+
+#: `errors._PIPE` and `.INTERRUPTED`, for the paths that run without a command
+#: (`--help`, `--version`), which load neither `errors` nor `text` (tests/test_cli.py).
+_PIPE = 141
+_INTERRUPTED = 130
 
 
 def _begin() -> None:
@@ -46,13 +49,78 @@ def _damaged_cache(exc: Exception) -> Exception:
     )
 
 
+#: Every command and the first paragraph of its help, so that `stemrenal --help` (and shell
+#: completion of a command name) lists them without loading them: loading the commands and
+#: their options is most of what the program does before a command runs. tests/test_cli.py
+#: holds this table to the commands themselves.
+SUMMARIES = {
+    "about": "Say how the registry was built and what it holds: scope, searches, criteria, counts.",
+    "brief": "Write a one-page plain-language brief for patients and families: what was studied, "
+    "what the controlled trials found (null results included), what is known about safety, "
+    "what remains uncertain and why, the terms explained, and the studies cited.",
+    "check": "Check an article's claims against the registry: each claim beside what the "
+    "registry records, with its source and a verdict (agrees, contradicts, not-in-sources).",
+    "cite": "Cite the named studies in the order given, or every study the filters select.",
+    "evidence": "Summarise the evidence per endpoint: what controlled comparisons found, kept "
+    "apart from before/after results, with risk of bias and the certainty of the evidence.",
+    "fmt": "Rewrite registry files in one layout, with canonical terms instead of aliases.",
+    "import": "Draft a study from a citation export: RIS, PubMed .nbib or XML, CSL-JSON or BibTeX.",
+    "list": "List the studies that match, one row each, with citation and limitations.",
+    "map": "Map the evidence: diseases by cell type (or source, tissue, class).",
+    "new": "Print a complete, commented [[study]] to fill in, for one design.",
+    "outcomes": "List reported outcomes, one row each; --endpoint also narrows the rows.",
+    "rob": "List risk-of-bias judgements domain by domain, one study per row, for one tool.",
+    "safety": "List reported adverse events (deaths, serious events, infections...), one row each.",
+    "schema": "Print the registry's JSON Schema, for editors that check TOML as you type.",
+    "show": "Show one study in full: design, arms, outcomes, safety, limitations and citation.",
+    "summary": "Count studies and participants by disease, cell source, cell type, tissue and "
+    "design.",
+    "trials": "List registered trials, above all those never reported: status, dates, enrolment.",
+    "validate": "Check registry files; print every problem as FILE:LINE: study ID: field: message.",
+    "vocab": "List the accepted terms, with labels and aliases (English and Chinese).",
+}
+
+
+def _load_commands() -> None:
+    """Register every command on the group (`commands` does so as it is imported)."""
+    from stemrenal.cli import commands
+
+    del commands
+
+
 class StemrenalGroup(click.Group):
-    """Translates domain errors and Ctrl-C into exit codes, once, for every command."""
+    """Translates domain errors and Ctrl-C into exit codes, once, for every command, and
+    loads the commands only when one is asked for (`SUMMARIES`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(SUMMARIES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            _load_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `--help`, from `SUMMARIES`: as click writes it from the
+        commands (each shortened by click itself, from a stand-in), without loading them."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=SUMMARIES.get(name, "")).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         # A command is one short pass that makes many objects and almost no cyclic garbage:
         # the cyclic collector would only rescan the loaded registry (a third of the time of
         # a warm query on 10,000 studies). Reference counting still frees what is dropped.
+        from stemrenal.errors import RegistryError, StemrenalError, UsageProblem
+        from stemrenal.text import plural
+
         gc_was_enabled = gc.isenabled()
         gc.disable()
         _begin()
@@ -61,10 +129,10 @@ class StemrenalGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+            raise click.exceptions.Exit(_INTERRUPTED) from None
         except BrokenPipeError:  # the reader left: stop quietly, with the shell's code
             _quiet_stdout()
-            raise click.exceptions.Exit(ExitCode.PIPE) from None
+            raise click.exceptions.Exit(_PIPE) from None
         except RegistryError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
@@ -173,7 +241,7 @@ def main() -> None:
     except KeyboardInterrupt:
         if sys.stderr is not None:
             sys.stderr.write("Interrupted.\n")
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(_INTERRUPTED)
 
 
 class _Unfailing:
@@ -215,7 +283,7 @@ def run() -> NoReturn:
         code = exc.code
     except BrokenPipeError:  # help or --version into a pipe whose reader left
         _quiet_stdout()
-        code = ExitCode.PIPE
+        code = _PIPE
     except OSError as exc:  # outside a command only the output can fail: help, --version
         with contextlib.suppress(OSError, ValueError, AttributeError):
             sys.stderr.write(f"Error: cannot write to standard output: {exc.strerror or exc}\n")
@@ -223,7 +291,7 @@ def run() -> NoReturn:
     except BaseException:
         if not interrupt_pending():
             raise
-    if interrupt_pending() and code != ExitCode.INTERRUPTED:
+    if interrupt_pending() and code != _INTERRUPTED:
         interrupted()
     _leave(code)
 
@@ -251,7 +319,7 @@ def _leave(code: object) -> NoReturn:
         try:
             stream.flush()
         except BrokenPipeError:  # the reader left before the last of the output
-            status = status or ExitCode.PIPE
+            status = status or _PIPE
         except (OSError, ValueError):  # a closed stream: nothing more can be said
             status = status or 1
     os._exit(status)

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from stemrenal import appraisal, vocabulary
 from stemrenal.durations import parse_duration
 from stemrenal.facets import Facets, facets_of, trial_facets
-from stemrenal.text import ABSENT, did_you_mean, first_control, quoted
+from stemrenal.text import did_you_mean, first_control, quoted
 
 
 def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomError:
@@ -38,15 +38,19 @@ def _fail(kind: str, message: str, field: str | None = None) -> PydanticCustomEr
 
 
 def _printable(value: str) -> str:
-    """Control characters could restyle a terminal or break a table: reject them at the door."""
-    absent = ABSENT.get()
-    if "controls" not in absent:
+    """Control characters could restyle a terminal or break a table: reject them at the door.
+
+    Printable ASCII (most strings) holds none, and a placeholder starts with "t" or a space:
+    both are told without a search, which ran 722,842 times for a 10,000-study file.
+    """
+    if not (value.isascii() and value.isprintable()):
         bad = first_control(value)
         if bad is not None:
             raise _fail("control_character", f"contains a control character ({bad})")
     if not value or value.isspace():
         raise _fail("blank", "must not be blank")
-    if "todo" not in absent and value.lstrip().upper().startswith("TODO"):  # `stemrenal new`
+    first = value[0]
+    if (first in "tT" or first.isspace()) and value.lstrip().upper().startswith("TODO"):
         raise _fail(
             "unfilled",
             f"not filled in yet: replace {quoted(value)} (or delete the key if no source says it)",
@@ -59,13 +63,16 @@ Text = Annotated[str, AfterValidator(_printable)]
 
 def _one_line(value: str) -> str:
     """Citation fields, titles, identifiers and URLs are one line: a line break there could
-    forge a line of a RIS or Vancouver reference."""
-    if any(ch in value for ch in "\n\r\t"):
+    forge a line of a RIS or Vancouver reference. (Printable ASCII has none: no search.)"""
+    _printable(value)
+    if not (value.isascii() and value.isprintable()) and (
+        "\n" in value or "\r" in value or "\t" in value
+    ):
         raise _fail("line_break", "must be one line (no line breaks or tabs)")
     return value
 
 
-Line = Annotated[str, AfterValidator(_printable), AfterValidator(_one_line)]
+Line = Annotated[str, AfterValidator(_one_line)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)]
 
 

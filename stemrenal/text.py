@@ -8,11 +8,9 @@ escape it (`escape_controls`).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Sequence
 
 #: Characters that could restyle a terminal, reorder text or break a line it is shown on, and
 #: the invisible ones that could hide text from a reader or from --search: bidi marks (ALM,
@@ -29,35 +27,6 @@ CONTROL = re.compile(f"[{_UNSAFE}]")
 #: In a one-line message, tabs and newlines are unsafe too.
 _IN_MESSAGE = re.compile(f"[\t\n{_UNSAFE}]")
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
-
-
-#: What a whole registry file was found not to hold before its records were validated
-#: ("controls", "todo"): the models' string checks skip what cannot be there (`prechecked`).
-ABSENT: ContextVar[frozenset[str]] = ContextVar("stemrenal_absent", default=frozenset())
-
-#: TOML escapes that can make an unsafe character out of safe text: \b, \f, \e, \xHH,
-#: \uXXXX, \UXXXXXXXX. Literal strings keep them as text; counting them anyway only costs
-#: the file its shortcut.
-_ESCAPES = re.compile(r"\\[bfeuUx]")
-_TODO = re.compile("todo", re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def prechecked(text: str) -> Iterator[None]:
-    """Validate records parsed from `text` knowing what the whole file does not hold: one
-    search for unsafe characters and one for "TODO" over the file instead of one per string
-    (722,842 strings in a 10,000-study file; about half its validation time). Where the file
-    holds either, every string is checked as before, so every message stays the same."""
-    absent = set()
-    if CONTROL.search(text) is None and _ESCAPES.search(text) is None:
-        absent.add("controls")
-    if _TODO.search(text) is None:
-        absent.add("todo")
-    token = ABSENT.set(frozenset(absent))
-    try:
-        yield
-    finally:
-        ABSENT.reset(token)
 
 
 class JSONText:

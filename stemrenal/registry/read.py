@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from stemrenal.errors import Problem
 from stemrenal.registry import cache as registry_cache
-from stemrenal.text import prechecked, quoted
+from stemrenal.text import quoted
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -128,8 +128,7 @@ def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, tup
     if problem is not None:
         return FileResult(path, (), (problem,)), raw, ()
     held = tuple(data) if set(data) == {"study"} or "study" not in data else ()
-    with prechecked(text):
-        return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
+    return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
 
 
 def _read_text(path: Path) -> tuple[str | None, Problem | None]:

@@ -36,6 +36,33 @@ def stemrenal(*args: str) -> subprocess.CompletedProcess[bytes]:
 # directory (as root); never on the machine's own /dev/null, which a regression would replace.
 
 
+@pytest.mark.parametrize(
+    ("target", "redirect"),
+    [("/dev/stdout", '>> "$LOG"'), ("/dev/fd/3", '3>> "$LOG"'), ("/proc/self/fd/1", '>> "$LOG"')],
+)
+def test_output_to_an_open_descriptor_appends_where_the_shell_opened_it(
+    tmp_path: Path, target: str, redirect: str
+) -> None:
+    """`-o /dev/stdout >> log` used to replace the log (a symlink to a regular file was
+    followed and its target renamed over), losing every earlier line."""
+    log = tmp_path / "log.txt"
+    log.write_text("an earlier line\n", encoding="utf-8")
+    script = f'"$@" -o {target} {redirect}'
+    args = ["--registry", str(SEED), "list", "--format", "csv", "--columns", "id", "--limit", "1"]
+    done = subprocess.run(
+        ["bash", "-c", script, "_", sys.executable, "-m", "stemrenal", *args],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LOG": str(log)},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ["an earlier line", "id"]
+    assert len(lines) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
+
+
 def test_output_to_a_fifo_is_written_through(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

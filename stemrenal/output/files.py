@@ -19,16 +19,12 @@ from stemrenal.errors import OutputError
 @contextlib.contextmanager
 def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
     """Yield stdout, or a temporary file that replaces ``path`` only if the block succeeds."""
-    if path is None or str(path) == "-":
-        if sys.stdout is None:  # closed before the program started (`>&-`, some cron setups)
-            raise OutputError("cannot write to standard output: standard output is closed")
-        try:
-            yield sys.stdout
-            sys.stdout.flush()
-        except BrokenPipeError:  # the reader left (`| head`): handled where the program ends
-            raise
-        except OSError as exc:  # a full disk behind `>`, a lost device: one line, exit 1
-            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+    descriptor = None if path is None else _descriptor(os.fspath(path))
+    if path is None or str(path) == "-" or descriptor == 1:
+        yield from _stdout()
+        return
+    if descriptor is not None:  # /dev/stderr, /dev/fd/3: what the shell opened, as it is
+        yield from _through(Path(path), descriptor)
         return
     import stat
     import tempfile  # only a file needs it, not stdout
@@ -62,13 +58,51 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
         raise
 
 
-def _through(target: Path) -> Iterator[TextIO]:
-    """Write straight into a node that is not a regular file (never replace /dev/null)."""
+def _stdout() -> Iterator[TextIO]:
+    if sys.stdout is None:  # closed before the program started (`>&-`, some cron setups)
+        raise OutputError("cannot write to standard output: standard output is closed")
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head`): handled where the program ends
+        raise
+    except OSError as exc:  # a full disk behind `>`, a lost device: one line, exit 1
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+#: The names of the standard streams' descriptors.
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _descriptor(path: str) -> int | None:
+    """The open descriptor a path names (/dev/stdout, /dev/fd/N, /proc/self/fd/N), if any.
+
+    What it leads to was opened by the shell, perhaps to append (`-o /dev/stdout >> log`):
+    opening it again would truncate a regular file, and replacing it would lose the log.
+    So it is written as it is, through the descriptor itself.
+    """
+    name = os.path.normpath(path)
+    if name in _STANDARD:
+        return _STANDARD[name]
+    for prefix in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
+        number = name[len(prefix) :]
+        if name.startswith(prefix) and number.isdigit():
+            return int(number)
+    return None
+
+
+def _through(target: Path, descriptor: int | None = None) -> Iterator[TextIO]:
+    """Write straight into a node that is not a regular file (never replace /dev/null), or
+    into an open descriptor, at its own offset and with its own flags (a duplicate shares
+    them: an appending descriptor keeps appending)."""
     from stemrenal.text import escape_controls
 
     shown = escape_controls(str(target))
     try:
-        stream = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        if descriptor is None:
+            stream = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        else:
+            stream = os.fdopen(os.dup(descriptor), "w", encoding="utf-8", newline="")
     except OSError as exc:
         raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
     try:

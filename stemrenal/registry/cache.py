@@ -283,24 +283,17 @@ def _sha256(path: str) -> str | None:
 
 def load(where: Entry, wanted: Sequence[str] = ("study",)) -> tuple[Study, ...] | None:
     """The cached studies validated again as `Study` models, or None on any miss."""
-    from stemrenal.models import Study
     from stemrenal.registry.cached import DamagedCache
 
     views = load_views(where, wanted)
     if views is None:
         return None
-    computed = tuple(Study.model_computed_fields)
-    studies: list[Study] = []
     try:
-        for record in views.records():
-            for name in computed:  # derived again by the model; strict models refuse them
-                record.pop(name, None)
-            studies.append(Study.model_validate(record))
+        return _validated(views)
     except (ValueError, DamagedCache):  # pydantic's ValidationError is a ValueError
         return None
     finally:
         views.close()
-    return tuple(studies)
 
 
 def blame() -> bool:
@@ -311,19 +304,27 @@ def blame() -> bool:
     cached = sys.modules.get("stemrenal.registry.cached")
     if cached is None or not cached.opened():
         return False
-    from stemrenal.models import Study
-
-    computed = tuple(Study.model_computed_fields)
     try:
         for file in cached.opened():
-            for record in file.records():
-                for name in computed:
-                    record.pop(name, None)
-                Study.model_validate(record)
-    except (ValueError, cached.DamagedCache):  # pydantic's ValidationError is a ValueError
+            _validated(file)
+    except (ValueError, cached.DamagedCache):
         cached.discard_opened()
         return True
     return False
+
+
+def _validated(views: CachedFile) -> tuple[Study, ...]:
+    """Every record of a cached file as a `Study`: ValueError (pydantic's ValidationError)
+    or DamagedCache when one is not valid."""
+    from stemrenal.models import Study
+
+    computed = tuple(Study.model_computed_fields)
+    studies: list[Study] = []
+    for record in views.records():
+        for name in computed:  # derived again by the model; strict models refuse them
+            record.pop(name, None)
+        studies.append(Study.model_validate(record))
+    return tuple(studies)
 
 
 _SCHEMA = """

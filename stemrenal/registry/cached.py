@@ -165,7 +165,11 @@ def _parse_together(together: list[CachedStudy]) -> None:
             study._fill(record)
 
 
-def batches(studies: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+#: How many records streaming output reads and holds at a time.
+_BATCH = 500
+
+
+def batches(studies: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
     """The studies a batch at a time: each batch's records are read together when first
     needed, and let go of once the caller moves on to the next batch."""
     for start in range(0, len(studies), size):
@@ -180,9 +184,8 @@ def batches(studies: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 def record_texts(studies: Sequence[Any]) -> Iterator[str | None]:
     """Each study's record as compact JSON text where the cache holds it, else None; read a
     batch at a time, so printing every study of a large registry keeps few in memory."""
-    batch = 500
-    for start in range(0, len(studies), batch):
-        chunk = studies[start : start + batch]
+    for start in range(0, len(studies), _BATCH):
+        chunk = studies[start : start + _BATCH]
         found: dict[int, str] = {}
         files: dict[int, list[int]] = {}
         for index, study in enumerate(chunk):
@@ -376,8 +379,8 @@ class CachedFile(Sequence[CachedStudy]):
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record as plain data, in order (what the library validates again)."""
-        for start in range(0, len(self.ids), 500):
-            rows = list(range(start, min(start + 500, len(self.ids))))
+        for start in range(0, len(self.ids), _BATCH):
+            rows = list(range(start, min(start + _BATCH, len(self.ids))))
             for text in self.texts(rows, "the studies' records"):
                 try:
                     yield _DECODE(text)

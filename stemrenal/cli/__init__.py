@@ -79,9 +79,9 @@ def interrupted() -> "NoReturn":
 def __getattr__(name: str) -> "Any":
     """`cli` and `main`, with every command registered on the group."""
     if name in ("cli", "main"):
-        from stemrenal.cli import commands, group  # commands registers them on the group
+        from stemrenal.cli import group
 
-        del commands
+        group.load_commands()
         value = globals()[name] = getattr(group, name)
         return value
     raise AttributeError(name)

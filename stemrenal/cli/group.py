@@ -2,7 +2,7 @@
 
 Domain errors and Ctrl-C are translated once, in `StemrenalGroup.invoke`; `main` and
 `run` are the entry points (a caller in-process, and the program itself once
-`stemrenal.cli.script` has taken Ctrl-C over and loaded the commands).
+`stemrenal.cli.script` has taken Ctrl-C over). The commands load when one is asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import click
 
 from stemrenal.cli import interrupt_pending, interrupted, raise_on_interrupt
 
-#: `errors._PIPE` and `.INTERRUPTED`, for the paths that run without a command
+#: `errors.ExitCode.PIPE` and `.INTERRUPTED`, for the paths that run without a command
 #: (`--help`, `--version`), which load neither `errors` nor `text` (tests/test_cli.py).
 _PIPE = 141
 _INTERRUPTED = 130
@@ -81,7 +81,7 @@ SUMMARIES = {
 }
 
 
-def _load_commands() -> None:
+def load_commands() -> None:
     """Register every command on the group (`commands` does so as it is imported)."""
     from stemrenal.cli import commands
 
@@ -97,7 +97,7 @@ class StemrenalGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
-            _load_commands()
+            load_commands()
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -159,6 +159,7 @@ class Entry(NamedTuple):
     file: str  # the database
     path: str  # the registry file, resolved
     key: str  # versions and checksums of what decides validity
+    seen: Stamp  # the file's stat, taken when the entry was made
 
 
 def entry(path: str | os.PathLike[str]) -> Entry | None:
@@ -174,11 +175,12 @@ def entry(path: str | os.PathLike[str]) -> Entry | None:
         return None
     try:
         resolved = os.path.realpath(path)
-        if stamp(resolved) is None:  # stat, not open: opening a FIFO reads it
+        seen = stamp(resolved)  # stat, not open: opening a FIFO reads it
+        if seen is None:
             return None
         name = os.fsencode(resolved)
         file = os.path.join(folder, f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}.sqlite")
-        return Entry(file, resolved, _key())
+        return Entry(file, resolved, _key(), seen)
     except (OSError, ValueError):  # e.g. an undecodable name
         return None
 
@@ -246,9 +248,7 @@ def _current(where: Entry, meta: tuple[Any, ...]) -> bool:
     """The stored key, path and content are this file's now (see the module's docstring)."""
     if meta[0] != where.key or meta[1] != where.path:
         return False
-    now = stamp(where.path)
-    if now is None:
-        return False
+    now = where.seen
     stored = Stamp(*meta[2:8])
     if stored.same(now) and stored.mtime_ns < stored.taken_ns - _RACY_NS:
         return True

@@ -72,9 +72,9 @@ def test_second_read_is_a_hit_that_neither_parses_nor_validates(
     first, problems = registry.check([registry_file])
     assert problems == []
     assert len(cache_files()) == 1
-    import tomli
+    from stemrenal.registry import parse
 
-    monkeypatch.setattr(tomli, "loads", refuse)
+    monkeypatch.setattr(parse, "loads", refuse)  # tomli's and toml-rs's only way in
     monkeypatch.setattr(read, "_validate", refuse)
     second, problems = registry.check([registry_file])
     assert problems == []
@@ -234,7 +234,7 @@ def test_the_installed_parsers_are_part_of_the_key(
     registry_file: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     found = {entry[0]: entry for entry in cache._parsers()}
-    assert set(found) == {"pydantic", "pydantic_core", "tomli"}
+    assert set(found) == {"pydantic", "pydantic_core", "tomli", "toml_rs"}
     import pydantic_core
 
     # Found without importing, and naming the version that is installed.

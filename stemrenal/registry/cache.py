@@ -64,12 +64,14 @@ FORMAT = 4
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`facets` defines the facets, `cached` reads them back).
 _CODE = (
-    "registry/cache.py", "registry/cached.py", "registry/read.py", "appraisal.py",
+    "registry/cache.py", "registry/cached.py", "registry/read.py", "registry/parse.py",
+    "appraisal.py",
     "durations.py", "facets.py", "models.py", "text.py", "vocabulary.py", "vocabulary.toml",
 )  # fmt: skip
 
-#: The packages that parse and validate a registry file: a different install is a miss.
-_PARSERS = ("pydantic", "pydantic_core", "tomli")
+#: The packages that parse and validate a registry file: a different install is a miss
+#: (toml_rs, the `fast` extra, whether installed or not).
+_PARSERS = ("pydantic", "pydantic_core", "tomli", "toml_rs")
 
 #: A file modified less than this before its stat was taken is "racily clean": a later write
 #: within the filesystem's timestamp granularity (2 s on FAT, a clock tick elsewhere) could

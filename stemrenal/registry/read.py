@@ -193,8 +193,10 @@ def _decode(name: str, raw: bytes) -> tuple[str, Problem | None]:
 def _parse(name: str, text: str) -> tuple[dict[str, Any], Problem | None]:
     import tomli
 
+    from stemrenal.registry import parse
+
     try:
-        return tomli.loads(text), None
+        return parse.loads(text), None
     except tomli.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         message = getattr(exc, "msg", str(exc))

@@ -343,14 +343,14 @@ def _writable_by_others(path: Path) -> None:
     [
         _garbage,
         _truncated,
-        _sql("UPDATE meta SET key = replace(key, '[4,', '[0,')"),
+        _sql(f"UPDATE meta SET key = replace(key, '[{cache.FORMAT},', '[0,')"),
         _sql("UPDATE study SET facets_crc = facets_crc + 1"),
         _sql("UPDATE study SET record = replace(record, '\"year\":2020', '\"year\":1900')"),
         _bit_flip,
         _sql("DELETE FROM study"),
         _sql(
             "INSERT INTO study SELECT row + 1, id, overlaps, facets, facets_crc, record, "
-            "record_crc, year, design, randomized, enrolled, follow_up_months, cell_source, "
+            "record_crc, light, light_crc, year, design, randomized, enrolled, follow_up_months, cell_source, "
             "cell_type, tissue, risk_of_bias FROM study"
         ),
         _sql("INSERT INTO meta SELECT * FROM meta"),

@@ -166,13 +166,13 @@ def test_a_warm_filter_reads_only_the_records_it_prints(
     decodes: list[str] = []
     real_fill, real_parse = views.CachedStudy._fill, views.CachedStudy._parse
 
-    def filling(self: views.CachedStudy, record: object) -> None:
+    def filling(self: views.CachedStudy, record: object, *, light: bool = False) -> None:
         parsed.append(self.id)
-        real_fill(self, record)
+        real_fill(self, record, light=light)
 
-    def parsing(self: views.CachedStudy, hook: Any) -> Any:
+    def parsing(self: views.CachedStudy, hook: Any, column: str = "record") -> Any:
         decodes.append(self.id)
-        return real_parse(self, hook)
+        return real_parse(self, hook, column)
 
     monkeypatch.setattr(views.CachedStudy, "_fill", filling)
     monkeypatch.setattr(views.CachedStudy, "_parse", parsing)
@@ -187,6 +187,93 @@ def test_a_warm_filter_reads_only_the_records_it_prints(
     parsed.clear()
     runner.invoke(cli, [*args[:-1], "id,citation", "--limit", "1"], catch_exceptions=False)
     assert parsed == printed[:1]  # what is left out by --limit is never parsed
+
+
+@pytest.mark.parametrize("command", ["list", "outcomes"])
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "markdown"])
+def test_default_tables_read_only_the_light_records(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, command: str, fmt: str
+) -> None:
+    """The default columns of every table format read `LIGHT` fields alone, so a table
+    parses the light records (half the text); a column outside them reads whole records."""
+    args = ["--registry", str(SEED), command, "--format", fmt]
+    expected = runner.invoke(cli, ["--no-cache", *args], env={"COLUMNS": "120"}).stdout
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    read: list[str] = []
+    real_parse = views.CachedStudy._parse
+
+    def parsing(self: views.CachedStudy, hook: Any, column: str = "record") -> Any:
+        read.append(column)
+        return real_parse(self, hook, column)
+
+    real_together = views._parse_together
+
+    def together(studies: list[views.CachedStudy], light: bool = False) -> None:
+        read.append("light" if light else "record")
+        real_together(studies, light)
+
+    monkeypatch.setattr(views.CachedStudy, "_parse", parsing)
+    monkeypatch.setattr(views, "_parse_together", together)
+    warm = runner.invoke(cli, args, env={"COLUMNS": "120"}, catch_exceptions=False)
+    assert warm.stdout == expected
+    assert read
+    assert set(read) == {"light"}
+    if command == "list":  # outcomes has no column outside them
+        read.clear()
+        runner.invoke(cli, [*args, "--columns", "id,title"], catch_exceptions=False)
+        assert "record" in read
+
+
+def test_a_warm_query_on_one_consistent_file_reads_no_id_it_does_not_print(
+    runner: CliRunner, write_registry: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading every id was whole-file work on every query; the cross-file checks need the
+    ids only when another file holds studies, or when this one is not consistent alone."""
+    monkeypatch.setattr(views, "_READ_WHOLE", 0)  # a large file: read as it is used
+    other = MINIMAL.replace('"chronic-kidney-disease"', '"lupus-nephritis"')
+    body = MINIMAL + other.replace('"doe-2020-ckd"', '"roe-2021-ln"')
+    path = write_registry(body)
+    read: list[int] = []
+    real = views.CachedFile._read_ids
+
+    def reading(self: views.CachedFile, connection: sqlite3.Connection) -> None:
+        read.append(len(self))
+        real(self, connection)
+
+    monkeypatch.setattr(views.CachedFile, "_read_ids", reading)
+    args = ["--registry", str(path), "list", "--disease", "lupus-nephritis", "--format", "csv"]
+    cold = runner.invoke(cli, ["--no-cache", *args]).stdout
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    read.clear()
+    assert runner.invoke(cli, args, catch_exceptions=False).stdout == cold
+    assert read == []
+    second = write_registry(SECOND, "second.toml")  # another file holding studies: read them
+    both = ["--registry", str(path), "--registry", str(second), *args[2:]]
+    runner.invoke(cli, both, catch_exceptions=False)
+    read.clear()
+    assert runner.invoke(cli, both, catch_exceptions=False).stdout == cold
+    assert sorted(read) == [1, 2]
+
+
+def test_an_overlap_naming_no_study_is_reported_warm_as_cold(
+    runner: CliRunner, write_registry: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "_READ_WHOLE", 0)
+    text = MINIMAL.replace("enrolled = 10", 'enrolled = 10\noverlaps = ["nobody-1999-x"]')
+    path = write_registry(text + SECOND)
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    cold = runner.invoke(cli, ["--no-cache", *args])
+    assert cold.exit_code == 1
+    assert "names unknown study 'nobody-1999-x'" in cold.stderr
+    for _ in range(2):  # the first run caches the file, the second reads it
+        warm = runner.invoke(cli, args)
+        assert (warm.exit_code, warm.stderr) == (1, cold.stderr)
+    assert _database().is_file()  # cached: the problem is one of the cross-file checks
+
+
+def test_the_light_fields_are_fields_of_a_study() -> None:
+    assert set(views.LIGHT) <= set(public_names(Study))
+    assert len(views.LIGHT) == len(set(views.LIGHT))
 
 
 # ----------------------------------------------------------------------------- the term index
@@ -325,18 +412,19 @@ def _database() -> Path:
 
 
 def forge(old: str, new: str, column: str = "record") -> None:
-    """Edit the one cache database's records (or facets) and fix up their CRCs, as only a
-    person would."""
+    """Edit the one cache database's records, both whole and light (or its facets), and fix
+    up their CRCs, as only a person would."""
     with sqlite3.connect(_database()) as db:
-        rows = db.execute(f"SELECT row, id, {column} FROM study").fetchall()
-        assert any(old in text for _, _, text in rows)
-        for row, study_id, text in rows:
-            text = text.replace(old, new)
-            covered = f"{study_id}\n{text}" if column == "facets" else text
-            db.execute(
-                f"UPDATE study SET {column} = ?, {column}_crc = ? WHERE row = ?",
-                (text, zlib.crc32(covered.encode()), row),
-            )
+        for name in ("record", "light") if column == "record" else (column,):
+            rows = db.execute(f"SELECT row, id, {name} FROM study").fetchall()
+            assert name == "light" or any(old in text for _, _, text in rows)
+            for row, study_id, text in rows:
+                text = text.replace(old, new)
+                covered = f"{study_id}\n{text}" if name == "facets" else text
+                db.execute(
+                    f"UPDATE study SET {name} = ?, {name}_crc = ? WHERE row = ?",
+                    (text, zlib.crc32(covered.encode()), row),
+                )
     db.close()
 
 
@@ -508,16 +596,17 @@ def test_validate_checks_trial_and_coverage_files_afresh(tmp_path: Path) -> None
 
 
 def forge_record(edit: Callable[[dict[str, Any]], None]) -> None:
-    """Edit every record of the one cache database as data, CRCs fixed up."""
+    """Edit every record of the one cache database as data, whole and light, CRCs fixed up."""
     with sqlite3.connect(_database()) as db:
-        for row, text in db.execute("SELECT row, record FROM study").fetchall():
-            record = json.loads(text)
-            edit(record)
-            text = json.dumps(record)
-            db.execute(
-                "UPDATE study SET record = ?, record_crc = ? WHERE row = ?",
-                (text, zlib.crc32(text.encode()), row),
-            )
+        for name in ("record", "light"):
+            for row, text in db.execute(f"SELECT row, {name} FROM study").fetchall():
+                record = json.loads(text)
+                edit(record)
+                text = json.dumps(record)
+                db.execute(
+                    f"UPDATE study SET {name} = ?, {name}_crc = ? WHERE row = ?",
+                    (text, zlib.crc32(text.encode()), row),
+                )
     db.close()
 
 
@@ -595,13 +684,13 @@ def test_an_export_of_every_study_holds_a_batch_of_records_at_most(
     held: list[int] = [0, 0]  # now, most
     real_fill, real_release = views.CachedStudy._fill, views.CachedStudy.release
 
-    def filling(self: views.CachedStudy, record: object) -> None:
-        real_fill(self, record)
-        held[0] += 1
+    def filling(self: views.CachedStudy, record: object, *, light: bool = False) -> None:
+        held[0] += not self._light  # read now, light or whole, and not before
+        real_fill(self, record, light=light)
         held[1] = max(held)
 
     def releasing(self: views.CachedStudy) -> None:
-        held[0] -= self._parsed
+        held[0] -= self._light
         real_release(self)
 
     monkeypatch.setattr(views.CachedStudy, "_fill", filling)

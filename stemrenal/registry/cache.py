@@ -4,13 +4,16 @@ Each clean registry file (one with no problems) gets one SQLite database (stdlib
 in the user's cache directory, named from the file's resolved path:
 
 - `meta`, one row: the key (this module's `FORMAT`, the stemrenal and schema versions, a
-  checksum of the code and vocabulary that decide validity, the installed Pydantic and
-  tomli), the file's resolved path, its stat (device, inode, size, mtime_ns, ctime_ns), when
-  that stat was taken, the SHA-256 of its content and the number of studies;
+  checksum of the code and vocabulary that decide validity, the installed Pydantic, tomli
+  and toml-rs), the file's resolved path, its stat (device, inode, size, mtime_ns, ctime_ns), when
+  that stat was taken, the SHA-256 of its content, the number of studies and whether they
+  are consistent alone (ids unique, every overlap one of them: then a query on this file
+  alone reads no id it does not print);
 - `study`, one row per study in file order: its id, overlaps, facets (`facets.Facets`, what
   filters and summaries read) and its validated record (the `Study` JSON its own model
-  wrote, computed fields included), the facets and the record each with a CRC-32 (the
-  facets' covers the id too); the scalar facets also as columns;
+  wrote, computed fields included), its light record (the same with only the fields that
+  tables read by default, `cached.LIGHT`: half the text to parse for a `list`), each of the
+  three with a CRC-32 (the facets' covers the id too); the scalar facets also as columns;
 - `term` (facet, term, row), indexed: for every term facet (`facets.TERM_FILTERS`), the
   studies that hold each term; `outcome` (row, endpoint, primary, comparison).
 
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
 ENV_VAR = "STEMRENAL_NO_CACHE"
 
 #: Bumped when the layout of a cache database changes.
-FORMAT = 4
+FORMAT = 5
 
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`facets` defines the facets, `cached` reads them back).
@@ -207,7 +210,7 @@ def _connect(file: str, *, write: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quoted}?mode={mode}", uri=True, check_same_thread=False)
 
 
-_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, kinds, count"
+_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, kinds, count, alone"
 
 
 def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile | None:
@@ -229,7 +232,7 @@ def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile |
         if len(meta) != 1 or not _current(where, meta[0]) or not _holds(meta[0][9], wanted):
             connection.close()
             return None
-        return CachedFile(connection, meta[0][-1], where.file)
+        return CachedFile(connection, meta[0][10], where.file, alone=meta[0][11] == 1)
     except (sqlite3.Error, OSError, ValueError, TypeError, IndexError):
         if connection is not None:
             connection.close()
@@ -332,10 +335,11 @@ def _validated(views: CachedFile) -> tuple[Study, ...]:
 _SCHEMA = """
 CREATE TABLE meta (key TEXT, path TEXT, device INTEGER, inode INTEGER, size INTEGER,
     mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, kinds TEXT,
-    count INTEGER);
+    count INTEGER, alone INTEGER);
 CREATE TABLE study (row INTEGER PRIMARY KEY, id TEXT NOT NULL, overlaps TEXT,
     facets TEXT NOT NULL, facets_crc INTEGER NOT NULL,
     record TEXT NOT NULL, record_crc INTEGER NOT NULL,
+    light TEXT NOT NULL, light_crc INTEGER NOT NULL,
     year INTEGER, design TEXT, randomized INTEGER, enrolled INTEGER, follow_up_months REAL,
     cell_source TEXT, cell_type TEXT, tissue TEXT, risk_of_bias TEXT);
 CREATE INDEX study_id ON study (id);
@@ -368,6 +372,7 @@ def store(
     import orjson
 
     from stemrenal.facets import TERM_FILTERS, facet_terms
+    from stemrenal.registry.cached import LIGHT
 
     folder = os.path.dirname(where.file)
     tmp: str | None = None
@@ -386,23 +391,27 @@ def store(
                 f = study.facets
                 facets = orjson.dumps(list(f)).decode()
                 # Byte for byte what JSON Lines output writes for the study (`output.json`).
-                record = orjson.dumps(study.model_dump(mode="json")).decode()
+                dump = study.model_dump(mode="json")
+                record = orjson.dumps(dump).decode()
+                light = orjson.dumps({name: dump[name] for name in LIGHT}).decode()
                 overlaps = orjson.dumps(study.overlaps).decode() if study.overlaps else None
                 rows.append((
                     number, study.id, overlaps, facets, _crc(study.id + "\n" + facets), record, _crc(record),
-                    f.year, f.design, int(f.randomized), f.enrolled, f.follow_up_months,
+                    light, _crc(light), f.year, f.design, int(f.randomized), f.enrolled, f.follow_up_months,
                     f.cell_source, f.cell_type, f.tissue, f.risk_of_bias,
                 ))  # fmt: skip
                 for t in TERM_FILTERS:
                     terms += [(t.facet, term, number) for term in facet_terms(getattr(f, t.facet))]
                 outcomes += [(number, e, int(p), c) for e, p, c in f.outcomes]
-            db.executemany(f"INSERT INTO study VALUES ({', '.join('?' * 16)})", rows)
+            db.executemany(f"INSERT INTO study VALUES ({', '.join('?' * 18)})", rows)
             db.executemany("INSERT OR IGNORE INTO term VALUES (?, ?, ?)", terms)
             db.executemany("INSERT INTO outcome VALUES (?, ?, ?, ?)", outcomes)
             digest = hashlib.sha256(raw).hexdigest()
             stored = orjson.dumps(sorted(kinds)).decode()
-            meta = (where.key, where.path, *seen, digest, stored, len(rows))
-            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 11)})", meta)
+            ids = {study.id for study in studies}
+            alone = len(ids) == len(studies) and all(o in ids for s in studies for o in s.overlaps)
+            meta = (where.key, where.path, *seen, digest, stored, len(rows), int(alone))
+            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 12)})", meta)
             db.commit()
         os.replace(tmp, where.file)
         tmp = None

@@ -65,11 +65,24 @@ class DamagedCache(StemrenalError):
         )
 
 
+#: The fields the tables read by default (`list`, `outcomes`, in every table format), and
+#: a few small ones: the cache keeps them apart as a "light" record, so that printing a
+#: table parses half the text of the whole records (titles, populations, arms, safety and
+#: curation notes are the other half). tests/test_views.py holds the default columns to it.
+LIGHT = (
+    "id", "year", "conditions", "enrolled", "follow_up", "follow_up_months", "follow_up_reported",
+    "citation", "design", "intervention", "outcomes", "limitations", "risk_of_bias",
+    "registrations", "countries", "distinct_from", "overlaps", "last_checked",
+)  # fmt: skip
+_LIGHT = frozenset(LIGHT)
+
+
 class CachedStudy:
     """A validated study as the cache holds it; its record is read on first use.
 
     Parsing copies the record's fields onto the instance, so every later read is a plain
-    attribute lookup.
+    attribute lookup. A field of `LIGHT` reads the light record first; any other field, the
+    whole record.
     """
 
     def __init__(
@@ -80,25 +93,32 @@ class CachedStudy:
         self.facets = facets
         self._file = file
         self._row = row
-        self._parsed = False
+        self._parsed = False  # the whole record is read
+        self._light = False  # the light record is read
         self._together: list[CachedStudy] | None = None
 
     def __getattr__(self, name: str) -> Any:
         """Called only for what the instance does not hold yet: the record's fields."""
         if name.startswith("__") or self._parsed:  # copy and pickle probe for dunders
             raise AttributeError(name)
+        light = name in _LIGHT and not self._light
         if self._together is not None:
-            _parse_together(self._together)
-        if not self._parsed:
+            _parse_together(self._together, light)
+        if light and not self._light:
+            self._fill(self._parse(Node, "light"), light=True)
+        elif not light and not self._parsed:
             self._fill(self._parse(Node))
         return getattr(self, name)
 
-    def _fill(self, record: object) -> None:
+    def _fill(self, record: object, *, light: bool = False) -> None:
         if not isinstance(record, Node):  # valid JSON, but not a study's object
             raise self._file.damaged(f"study {self.id!r}")
         self.__dict__.update(record.__dict__)
-        self._parsed = True
-        self._together = None
+        if light:
+            self._light = True
+        else:
+            self._parsed = self._light = True
+            self._together = None
 
     @property
     def cell_free(self) -> bool:
@@ -107,11 +127,11 @@ class CachedStudy:
     def release(self) -> None:
         """Let go of the record's fields (read again if asked for): what streaming output
         does with each batch once it is written, so memory stays flat."""
-        if self._parsed:
+        if self._light:
             kept = {k: self.__dict__[k] for k in ("id", "overlaps", "facets", "_file", "_row")}
             self.__dict__.clear()
             self.__dict__.update(kept)
-            self._parsed = False
+            self._parsed = self._light = False
         self._together = None
 
     def model_dump(self, mode: str = "python") -> dict[str, Any]:
@@ -123,10 +143,10 @@ class CachedStudy:
         """The record as compact JSON, as the cache stores it (what JSON output streams)."""
         return self._file.texts([self._row], self.id)[0]
 
-    def _parse(self, hook: Any) -> Any:
+    def _parse(self, hook: Any, column: str = "record") -> Any:
         decode = _DECODE_NODES if hook is Node else _DECODE
         try:
-            return decode(self.record_json())
+            return decode(self._file.texts([self._row], self.id, column)[0])
         except ValueError:
             raise self._file.damaged(f"study {self.id!r}") from None
 
@@ -147,22 +167,24 @@ def read_together(studies: Iterable[object]) -> None:
             study._together = together
 
 
-def _parse_together(together: list[CachedStudy]) -> None:
-    """Parse the records of studies marked by `read_together`, one decode per cache file."""
+def _parse_together(together: list[CachedStudy], light: bool = False) -> None:
+    """Parse the records (or the light records) of studies marked by `read_together`, one
+    decode per cache file."""
+    column = "light" if light else "record"
     files: dict[int, list[CachedStudy]] = {}
     for study in together:
-        if not study._parsed:
+        if not (study._light if light else study._parsed):
             files.setdefault(id(study._file), []).append(study)
     for group in files.values():
-        texts = group[0]._file.texts([s._row for s in group], "the studies' records")
+        texts = group[0]._file.texts([s._row for s in group], "the studies' records", column)
         try:
             records = _DECODE_NODES("[" + ",".join(texts) + "]")
         except ValueError:
             records = None
         if not isinstance(records, list) or len(records) != len(group):
-            records = [study._parse(Node) for study in group]  # names the damaged one
+            records = [study._parse(Node, column) for study in group]  # names the damaged one
         for study, record in zip(group, records, strict=True):
-            study._fill(record)
+            study._fill(record, light=light)
 
 
 #: How many records streaming output reads and holds at a time.
@@ -199,6 +221,9 @@ def record_texts(studies: Sequence[Any]) -> Iterator[str | None]:
             yield found.get(index)
 
 
+#: The columns a record is read from, by name (never text from outside into SQL).
+_COLUMNS = {"record": "record, record_crc", "light": "light, light_crc"}
+
 #: Files with at most this many studies are read whole and their database closed: a
 #: directory of many small files must not hold a descriptor open for each.
 _READ_WHOLE = 200
@@ -207,48 +232,83 @@ _READ_WHOLE = 200
 class CachedFile(Sequence[CachedStudy]):
     """One cached registry file's studies, built as views only when something reads them.
 
-    It holds every id and overlap (what the cross-file checks read). `narrow` selects rows
-    through the term index, so a query for one disease builds views of that disease's studies
-    only. A large file keeps its database open until exit: the records printed are read from
-    the same file, even if another process replaces it meanwhile.
+    `narrow` selects rows through the term index, so a query for one disease builds views of
+    that disease's studies only, and reads no other row: not even every id, when the file is
+    the only one holding studies and `alone` (its ids unique, its overlaps all its own), so
+    the cross-file checks have nothing to read. A large file keeps its database open until
+    exit: the records printed are read from the same file, even if another process replaces
+    it meanwhile.
     """
 
-    def __init__(self, connection: sqlite3.Connection, count: object, file: str = "") -> None:
-        """ValueError unless the rows fit the count and their ids and overlaps their shape
-        (`cache.load_views` makes that a miss)."""
+    def __init__(
+        self, connection: sqlite3.Connection, count: object, file: str = "", alone: bool = False
+    ) -> None:
+        """ValueError unless the count is a count, and for a small file (read whole) unless
+        the rows fit it and their values their CRCs and shape (`cache.load_views` makes that
+        a miss)."""
         self._db: sqlite3.Connection | None = connection
         self._file = file
         _OPENED.append(self)
-        rows = connection.execute("SELECT id, overlaps FROM study ORDER BY row").fetchall()
-        if type(count) is not int or len(rows) != count:
-            raise ValueError("the studies do not match their count")
-        self.ids: list[str] = [study_id for study_id, _ in rows]
-        if not set(map(type, self.ids)) <= {str}:
-            raise ValueError("an id is not text")
-        self.overlaps: dict[int, list[str]] = {}
-        for row, (_, text) in enumerate(rows):
-            if text is not None:
-                others = _DECODE(text)
-                if not isinstance(others, list) or not set(map(type, others)) <= {str}:
-                    raise ValueError("overlaps are not a list of ids")
-                self.overlaps[row] = others
+        if type(count) is not int or count < 0:
+            raise ValueError("the count is not a count")
+        self._count = count
+        self.alone = alone
+        self._ids: list[str] | None = None
+        self._overlaps: dict[int, list[str]] = {}
         self._views: list[CachedStudy | None] = [None] * count
         self._complete = False
-        self._whole: list[tuple[str, int, str, int]] | None = None
+        self._whole: list[tuple[str, int, str, int, str, int]] | None = None
         self._terms: dict[tuple[str, str], list[int]] = {}
         if count <= _READ_WHOLE:
+            self._read_ids(connection)
             self._read_whole(connection, count)
+
+    @property
+    def ids(self) -> list[str]:
+        """Every study's id, in order (what the cross-file checks read), read on first use."""
+        if self._ids is None:
+            if self._db is None:
+                raise self.damaged("the cache database")
+            try:
+                self._read_ids(self._db)
+            except ValueError:
+                raise self.damaged("the studies' ids") from None
+        assert self._ids is not None  # for mypy: set by _read_ids
+        return self._ids
+
+    def _read_ids(self, connection: sqlite3.Connection) -> None:
+        """ValueError unless the rows fit the count and their ids and overlaps their shape."""
+        import sqlite3
+
+        try:
+            rows = connection.execute("SELECT id, overlaps FROM study ORDER BY row").fetchall()
+        except sqlite3.Error:
+            raise ValueError("the studies cannot be read") from None
+        if len(rows) != self._count:
+            raise ValueError("the studies do not match their count")
+        ids = [study_id for study_id, _ in rows]
+        if not set(map(type, ids)) <= {str}:
+            raise ValueError("an id is not text")
+        for row, (_, text) in enumerate(rows):
+            if text is not None:
+                self._overlaps[row] = _overlap_list(text)
+        self._ids = ids
 
     def _read_whole(self, connection: sqlite3.Connection, count: int) -> None:
         """Read a small file's rows and term index at once, check each against its CRC and
         shape (ValueError: a miss), and close its database."""
         whole = connection.execute(
-            "SELECT facets, facets_crc, record, record_crc FROM study ORDER BY row"
+            "SELECT facets, facets_crc, record, record_crc, light, light_crc FROM study ORDER BY row"
         ).fetchall()
         if len(whole) != count:
             raise ValueError("the studies do not match their count")
-        for study_id, (facets, facets_crc, record, record_crc) in zip(self.ids, whole, strict=True):
-            if not (_intact(facets, facets_crc, study_id) and _intact(record, record_crc)):
+        for study_id, (facets, facets_crc, *texts) in zip(self.ids, whole, strict=True):
+            record, record_crc, light, light_crc = texts
+            if not (
+                _intact(facets, facets_crc, study_id)
+                and _intact(record, record_crc)
+                and _intact(light, light_crc)
+            ):
                 raise ValueError("a value does not match its CRC")
             if not _shaped(_DECODE(facets)):
                 raise ValueError("facets of the wrong shape")
@@ -276,7 +336,7 @@ class CachedFile(Sequence[CachedStudy]):
             self._db = None
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._count
 
     @overload
     def __getitem__(self, index: int) -> CachedStudy: ...
@@ -287,28 +347,31 @@ class CachedFile(Sequence[CachedStudy]):
             return tuple(self[i] for i in range(*index.indices(len(self))))
         view = self._views[index]
         if view is None:
-            row = index % len(self.ids)
+            row = index % self._count
             if self._whole is not None:
-                text, crc = self._whole[row][:2]
+                view = self._view(
+                    row, self.ids[row], self._overlaps.get(row), *self._whole[row][:2]
+                )
             else:
-                found = self._query("SELECT facets, facets_crc FROM study WHERE row = ?", [row])
+                found = self._query(f"SELECT {_VIEW} FROM study WHERE row = ?", [row])
                 if len(found) != 1:
                     raise self.damaged(f"study {self.ids[row]!r}")
-                text, crc = found[0]
-            view = self._view(row, text, crc)
+                view = self._view_of(found[0])
         return view
 
     def __iter__(self) -> Iterator[CachedStudy]:
         if not self._complete:
             if self._whole is not None:
-                facets = [(row, *whole[:2]) for row, whole in enumerate(self._whole)]
+                for row, whole in enumerate(self._whole):
+                    if self._views[row] is None:
+                        self._view(row, self.ids[row], self._overlaps.get(row), *whole[:2])
             else:
-                facets = self._query("SELECT row, facets, facets_crc FROM study ORDER BY row")
-            if len(facets) != len(self.ids):
-                raise self.damaged("the studies' facets")
-            for row, text, crc in facets:
-                if self._views[row] is None:
-                    self._view(row, text, crc)
+                found = self._query(f"SELECT {_VIEW} FROM study ORDER BY row")
+                if len(found) != self._count:
+                    raise self.damaged("the studies' facets")
+                for values in found:
+                    if self._views[values[0]] is None:
+                        self._view_of(values)
             self._complete = True
         return iter(self._views)  # type: ignore[arg-type]  # complete: no None left
 
@@ -336,37 +399,41 @@ class CachedFile(Sequence[CachedStudy]):
 
     def _rows(self, chosen: list[int]) -> list[CachedStudy]:
         """The views of these rows (of the term index), built together where not built yet."""
-        if any(type(row) is not int or not 0 <= row < len(self.ids) for row in chosen):
+        if any(type(row) is not int or not 0 <= row < self._count for row in chosen):
             raise self.damaged("the term index")
         if self._whole is not None or not chosen:
             return [self[row] for row in chosen]
         missing = [row for row in chosen if self._views[row] is None]
         if missing:
             found = self._query(
-                "SELECT row, facets, facets_crc FROM study WHERE row IN "
+                f"SELECT {_VIEW} FROM study WHERE row IN "
                 "(SELECT value FROM json_each(?)) ORDER BY row",
                 [json.dumps(missing)],
             )
-            if len(found) != len(missing):
+            if len(found) != len(missing) or [values[0] for values in found] != missing:
                 raise self.damaged("the studies' facets")
-            for row, text, crc in found:
-                self._view(row, text, crc)
+            for values in found:
+                self._view_of(values)
         return [self[row] for row in chosen]
 
     def overlapped(self) -> Iterator[str]:
         """Every id that some study here says it overlaps."""
-        for others in self.overlaps.values():
+        self.ids  # noqa: B018 - reads the overlaps with the ids
+        for others in self._overlaps.values():
             yield from others
 
-    def texts(self, rows: Sequence[int], what: str) -> list[str]:
-        """The records of these rows as JSON text, each checked against its CRC."""
+    def texts(self, rows: Sequence[int], what: str, column: str = "record") -> list[str]:
+        """The records (`column` "light": the light records) of these rows as JSON text, each
+        checked against its CRC."""
         if self._whole is not None:
-            found = [(self._whole[row][2], self._whole[row][3]) for row in rows]
+            whole = [self._whole[row] for row in rows]
+            light = column == "light"
+            found = [(w[4], w[5]) if light else (w[2], w[3]) for w in whole]
         elif len(rows) == 1:
-            found = self._query("SELECT record, record_crc FROM study WHERE row = ?", rows)
+            found = self._query(f"SELECT {_COLUMNS[column]} FROM study WHERE row = ?", rows)
         else:
             found = self._query(
-                "SELECT record, record_crc FROM study WHERE row IN "
+                f"SELECT {_COLUMNS[column]} FROM study WHERE row IN "
                 "(SELECT value FROM json_each(?)) ORDER BY row",
                 [json.dumps(sorted(rows))],
             )
@@ -379,8 +446,8 @@ class CachedFile(Sequence[CachedStudy]):
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record as plain data, in order (what the library validates again)."""
-        for start in range(0, len(self.ids), _BATCH):
-            rows = list(range(start, min(start + _BATCH, len(self.ids))))
+        for start in range(0, self._count, _BATCH):
+            rows = list(range(start, min(start + _BATCH, self._count)))
             for text in self.texts(rows, "the studies' records"):
                 try:
                     yield _DECODE(text)
@@ -397,8 +464,20 @@ class CachedFile(Sequence[CachedStudy]):
         except sqlite3.Error:
             raise self.damaged("the cache database") from None
 
-    def _view(self, row: int, text: object, crc: object) -> CachedStudy:
-        study_id = self.ids[row]
+    def _view_of(self, values: Sequence[Any]) -> CachedStudy:
+        """The view of a row read as `_VIEW`: its id is covered by the facets' CRC."""
+        row, study_id, overlaps, text, crc = values
+        if not isinstance(study_id, str):
+            raise self.damaged("the studies' ids")
+        try:
+            others = None if overlaps is None else _overlap_list(overlaps)
+        except ValueError:
+            raise self.damaged(f"study {study_id!r}") from None
+        return self._view(row, study_id, others, text, crc)
+
+    def _view(
+        self, row: int, study_id: str, overlaps: list[str] | None, text: object, crc: object
+    ) -> CachedStudy:
         if not _intact(text, crc, study_id):
             raise self.damaged(f"study {study_id!r}")
         try:
@@ -407,11 +486,21 @@ class CachedFile(Sequence[CachedStudy]):
             raise self.damaged(f"study {study_id!r}") from None
         if not _shaped(values):
             raise self.damaged(f"study {study_id!r}")
-        view = CachedStudy(
-            study_id, list(self.overlaps.get(row, ())), Facets._make(values), self, row
-        )
+        view = CachedStudy(study_id, list(overlaps or ()), Facets._make(values), self, row)
         self._views[row] = view
         return view
+
+
+#: What a view is built from: its row, id, overlaps and facets.
+_VIEW = "row, id, overlaps, facets, facets_crc"
+
+
+def _overlap_list(text: object) -> list[str]:
+    """A row's overlaps (JSON text): ValueError unless a list of ids."""
+    others = _DECODE(text) if isinstance(text, str) else None
+    if not isinstance(others, list) or not set(map(type, others)) <= {str}:
+        raise ValueError("overlaps are not a list of ids")
+    return others
 
 
 #: Every cached file read in this process (see `discard_opened`).

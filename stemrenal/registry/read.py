@@ -53,6 +53,14 @@ class FileResult(NamedTuple):
             return lazy.ids, lazy.overlapped()
         return [s.id for s in self.studies], (o for s in self.studies for o in s.overlaps)
 
+    def all_ids(self) -> frozenset[str]:
+        """Every study's id in the file, valid or not (`ids`); from the cache's index when the
+        studies are views, read only when a check needs them."""
+        from stemrenal.registry.cached import CachedFile
+
+        lazy: object = self.studies
+        return frozenset(lazy.ids) if isinstance(lazy, CachedFile) else self.ids
+
     def lines(self, key: tuple[str, ...] = ()) -> tuple[int | None, ...]:
         """The line of each valid study, read from the file again.
 
@@ -88,7 +96,7 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
                 # (tests/test_views.py holds them to it), so the rest of the program reads them
                 # as studies.
                 studies = cast("Sequence[Study]", views)
-                return FileResult(path, studies, (), range(len(views)), frozenset(views.ids))
+                return FileResult(path, studies, (), range(len(views)))  # ids: read on demand
         else:
             cached = registry_cache.load(entry, wanted)
             if cached is not None:

@@ -5,7 +5,7 @@ Filters combine with AND across options; the values of one option combine with O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -240,7 +240,7 @@ def overlap_groups(studies: Sequence[Study]) -> list[list[Study]]:
 
 
 def participants(
-    studies: Sequence[Study], facet: str = "enrolled", shared: Mapping[str, int] | None = None
+    studies: Sequence[Study], facet: str = "enrolled", shared: SharedGroups | None = None
 ) -> int:
     """Participants without double counting: overlapping studies count as their largest one.
 
@@ -250,11 +250,13 @@ def participants(
     "given_cells"`, the same count of the participants in arms given cells.
 
     `shared` (from `shared_groups` of a larger selection) says which studies are in a group
-    there: only those are grouped again here, so counting many subsets of one selection
-    (a summary's every term) costs time in proportion to their sizes.
+    there: only those are grouped again here, and a group all of whose members are present
+    is not grouped at all, so counting many subsets of one selection (a summary's every
+    term) costs time in proportion to their sizes.
     """
     if shared is None:
         shared = shared_groups(studies)
+    whole = shared.sizes
     total = 0
     together: dict[int, list[Study]] = {}
     for study in studies:
@@ -263,21 +265,32 @@ def participants(
             total += getattr(study.facets, facet) or 0
         else:
             together.setdefault(number, []).append(study)
-    for members in together.values():
-        for group in overlap_groups(members) if len(members) > 1 else [members]:
+    for number, members in together.items():
+        alone = len(members) == 1 or len(members) == whole.get(number)  # all of one group
+        for group in [members] if alone else overlap_groups(members):
             sizes = [getattr(s.facets, facet) for s in group]
             total += max((n for n in sizes if n is not None), default=0)
     return total
 
 
-def shared_groups(studies: Sequence[Study]) -> dict[str, int]:
-    """Each study in a group of overlapping studies (two or more), by the group's number."""
-    return {
-        study.id: number
-        for number, group in enumerate(overlap_groups(studies))
-        if len(group) > 1
-        for study in group
-    }
+class SharedGroups(dict[str, int]):
+    """Each study in a group of overlapping studies (two or more), by the group's number;
+    `sizes` gives each group's size, so a subset holding all of a group (most terms of a
+    summary) needs no regrouping: its members are still joined."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: dict[int, int] = {}
+
+
+def shared_groups(studies: Sequence[Study]) -> SharedGroups:
+    """The groups of overlapping studies (two or more) among `studies`."""
+    found = SharedGroups()
+    for number, group in enumerate(overlap_groups(studies)):
+        if len(group) > 1:
+            found.sizes[number] = len(group)
+            found.update(dict.fromkeys((study.id for study in group), number))
+    return found
 
 
 COUNTING_NOTE = (

@@ -175,10 +175,10 @@ def test_a_file_changed_while_read_is_cached_with_the_stat_seen_before(
     original = registry_file.read_bytes()
     real = read._read_once
 
-    def read_then_edit(path: Path, kinds: Any) -> Any:
+    def read_then_edit(path: str, kinds: Any) -> Any:
         found = real(path, kinds)
         if not parses[1:]:  # the first read: the file changes just after it
-            path.write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
+            Path(path).write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
         return found
 
     monkeypatch.setattr(read, "_read_once", read_then_edit)

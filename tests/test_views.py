@@ -555,10 +555,10 @@ sys.stderr.write(" ".join(heavy) + "\\n")
 """
 
 
-def _modules_loaded(cache_home: Path, *args: str) -> str:
+def _modules_loaded(cache_home: Path, *args: str, script: str = _IMPORTS) -> str:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     done = subprocess.run(
-        [sys.executable, "-c", _IMPORTS, *args],
+        [sys.executable, "-c", script, *args],
         check=False,
         capture_output=True,
         text=True,
@@ -585,6 +585,40 @@ def test_a_warm_run_never_imports_pydantic(tmp_path: Path, args: list[str]) -> N
     assert _modules_loaded(tmp_path, *args) == "pydantic pydantic_core"  # cold: validates
     assert _modules_loaded(tmp_path, *args) == ""  # warm
     assert _modules_loaded(tmp_path, "--no-cache", *args) == "pydantic pydantic_core"
+
+
+_QUERY_PATH = """
+import sys
+from stemrenal.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="stemrenal")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+unneeded = ("pathlib", "urllib.parse", "hashlib", "csv", "stemrenal.cite.styles")
+sys.stderr.write(" ".join(m for m in unneeded if m in sys.modules) + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "needed"),
+    [
+        (["list", "--disease", "lupus", "--format", "csv"], "csv"),
+        (["list", "--format", "json"], ""),
+        (["outcomes", "--endpoint", "proteinuria", "--format", "tsv"], ""),
+        (["summary", "--format", "markdown"], ""),
+        (["--registry", str(Path(registry.bundled_path()) / "studies.toml"), "list"], ""),
+        (["cite", "--style", "ris"], "stemrenal.cite.styles"),
+    ],
+    ids=["csv", "json", "tsv", "summary", "one-file", "cite"],
+)
+def test_a_warm_query_imports_only_what_its_command_needs(
+    tmp_path: Path, args: list[str], needed: str
+) -> None:
+    """Issue 21: no pathlib (and its urllib.parse), hashlib, csv or citation styles on the
+    query path unless the command needs them. (tomli still reads the vocabulary when a term
+    is resolved: 1.5 ms of parsing; the registry is never parsed warm, tests/test_cache.py.)"""
+    _modules_loaded(tmp_path, *args, script=_QUERY_PATH)  # cold: fills the cache
+    assert _modules_loaded(tmp_path, *args, script=_QUERY_PATH) == needed
 
 
 def test_validate_checks_trial_and_coverage_files_afresh(tmp_path: Path) -> None:

@@ -788,7 +788,8 @@ def fmt_files(paths: tuple[str, ...], check: bool) -> None:
         click.echo(str(problem), err=True)
     pending = 0
     for path in files:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read()
         try:
             result, changes = formatted(text)
         except ValueError as exc:
@@ -803,7 +804,7 @@ def fmt_files(paths: tuple[str, ...], check: bool) -> None:
         if check:
             click.echo(f"{path}: would be reformatted")
         else:
-            with open_output(str(path)) as stream:
+            with open_output(path) as stream:
                 stream.write(result)
             click.echo(f"{path}: reformatted")
     if not pending and not failed:

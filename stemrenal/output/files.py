@@ -10,10 +10,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from stemrenal.errors import OutputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -23,6 +25,8 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[TextIO]:
     if path is None or str(path) == "-" or descriptor == 1:
         yield from _stdout()
         return
+    from pathlib import Path  # only a file needs it: a query to stdout does not import it
+
     if descriptor is not None:  # /dev/stderr, /dev/fd/3: what the shell opened, as it is
         yield from _through(Path(path), descriptor)
         return

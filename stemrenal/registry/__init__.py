@@ -11,7 +11,6 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stemrenal import query
@@ -20,6 +19,8 @@ from stemrenal.registry.read import FileResult, read_file
 from stemrenal.text import did_you_mean
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
     from stemrenal.query import Filters
 
@@ -42,71 +43,79 @@ def bundled_path() -> Path:
     (Plain paths, not importlib.resources: it costs startup time and a zipped install could not
     be read as a path anyway.)
     """
-    package = Path(__file__).resolve().parent.parent
-    packaged = package / "data"
-    if (packaged / "studies.toml").is_file():
+    from pathlib import Path
+
+    return Path(_bundled())
+
+
+def _bundled() -> str:
+    """`bundled_path` as text: the query path imports no pathlib (and with it urllib.parse)."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    packaged = os.path.join(package, "data")
+    if os.path.isfile(os.path.join(packaged, "studies.toml")):
         return packaged
-    return package.parent / "data"
+    return os.path.join(os.path.dirname(package), "data")
 
 
-def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[Path], list[Problem]]:
+def sources(paths: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[str], list[Problem]]:
     """Registry files to read: each path is a file or a directory of ``*.toml``.
 
     With no paths, the bundled registry. Problems (a missing path, an empty directory) are
-    returned, not raised, so `validate` can report them beside the others.
+    returned, not raised, so `validate` can report them beside the others. Files are named
+    as given (a directory's joined to it), in the order of their path's parts.
     """
     if not paths:
-        paths = [bundled_path()]
-    found: list[Path] = []
+        paths = [_bundled()]
+    found: list[str] = []
     problems: list[Problem] = []
     for raw in paths:
-        path = Path(raw)
-        problems += _local_vocabulary(path if path.is_dir() else path.parent)
-        if path.is_dir():
+        path = os.fspath(raw)
+        directory = os.path.isdir(path)
+        problems += _local_vocabulary(path if directory else os.path.dirname(path) or os.curdir)
+        if directory:
             tomls, trouble = _walk(path)
             problems += trouble
             if not tomls and not trouble:
-                problems.append(
-                    Problem(str(path), None, None, None, "no *.toml files in directory")
-                )
+                problems.append(Problem(path, None, None, None, "no *.toml files in directory"))
             found.extend(tomls)
-        elif path.exists():
+        elif os.path.exists(path):
             found.append(path)
         else:
-            problems.append(Problem(str(path), None, None, None, "no such file or directory"))
+            problems.append(Problem(path, None, None, None, "no such file or directory"))
     return found, problems
 
 
-def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
+def _walk(root: str) -> tuple[list[str], list[Problem]]:
     """Every registry file below `root` (hidden directories and files skipped), and a problem
     for each that should be read and cannot: an unreadable directory, a dangling link, a FIFO
     or device. An entry that vanishes during the walk is simply gone."""
-    found: list[Path] = []
+    found: list[str] = []
     problems: list[Problem] = []
 
     def unreadable(error: OSError) -> None:
         if not isinstance(error, FileNotFoundError):  # vanished mid-walk: nothing to report
-            where = error.filename or str(root)
+            where = error.filename or root
             message = f"cannot read directory: {error.strerror or error}"
             problems.append(Problem(str(where), None, None, None, message))
 
+    own_vocabulary = os.path.join(root, vocabulary_name())
     for directory, subdirectories, names in os.walk(root, onerror=unreadable):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
         for name in sorted(names):
             if name.startswith(".") or not name.endswith(".toml"):
                 continue
-            path = Path(directory) / name
-            if path == root / vocabulary_name():
+            path = os.path.join(directory, name)
+            if path == own_vocabulary:
                 continue
             trouble = _not_readable(path)
             if trouble is None:
                 found.append(path)
             elif trouble:
-                problems.append(Problem(str(path), None, None, None, trouble))
-    return sorted(found), problems
+                problems.append(Problem(path, None, None, None, trouble))
+    return sorted(found, key=lambda path: path.split(os.sep)), problems
 
 
-def _not_readable(path: Path) -> str | None:
+def _not_readable(path: str) -> str | None:
     """Why a file found in a registry directory is not read ("" when it just vanished)."""
     import stat
 
@@ -127,23 +136,26 @@ def vocabulary_name() -> str:
     return LOCAL_NAME
 
 
-_EXTENDED: set[Path] = set()
+_EXTENDED: set[str] = set()
 
 
-def _local_vocabulary(directory: Path) -> list[Problem]:
+def _local_vocabulary(directory: str) -> list[Problem]:
     """A `vocabulary.toml` beside the registry adds its terms (once per process); the cache
     is bypassed for such a registry, as its validity depends on that file too."""
-    path = directory / vocabulary_name()
-    if not path.is_file() or path.resolve() in _EXTENDED:
+    path = os.path.join(directory, vocabulary_name())
+    if not os.path.isfile(path):
         return []
-    if path.resolve() == (Path(__file__).resolve().parent.parent / "vocabulary.toml"):
+    resolved = os.path.realpath(path)
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    if resolved in _EXTENDED or resolved == os.path.join(package, "vocabulary.toml"):
         return []
     from stemrenal import vocabulary
     from stemrenal.registry.cache import bypass
 
-    _EXTENDED.add(path.resolve())
+    _EXTENDED.add(resolved)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read()
     except OSError as exc:
         return [
             Problem(
@@ -157,7 +169,7 @@ def _local_vocabulary(directory: Path) -> list[Problem]:
         ]
     bypass()
     return [
-        Problem(str(path), None, None, None, message, "vocabulary")
+        Problem(path, None, None, None, message, "vocabulary")
         for message in vocabulary.extend(text)
     ]
 
@@ -245,8 +257,10 @@ class Registry:
         """Query commands never write the registry, not even when asked to by a slip of `-o`."""
         if target is None or target == "-":
             return
+        from pathlib import Path  # only when writing a file (-o)
+
         out = Path(target).resolve()
-        for raw in self.paths or [str(bundled_path())]:
+        for raw in self.paths or [_bundled()]:
             source = Path(raw).resolve()
             inside = source.is_dir() and out.suffix == ".toml" and source in out.parents
             if out == source or inside:
@@ -340,7 +354,7 @@ class Inspection(NamedTuple):
 
     studies: Sequence[Study]
     problems: list[Problem]
-    files: list[Path]
+    files: list[str]
     trials: tuple[Trial, ...] = ()
     excluded: tuple[Excluded, ...] = ()
     coverage: Coverage | None = None
@@ -411,7 +425,8 @@ def strict_problems(found: Inspection) -> list[Problem]:
     pattern = re.compile(r'^\s*id\s*=\s*"([^"]+)"')
     for path in found.files:
         try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            with open(path, encoding="utf-8-sig") as handle:
+                lines = handle.read().splitlines()
         except OSError:
             continue
         in_study = False

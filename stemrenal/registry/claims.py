@@ -52,7 +52,7 @@ _MEMBERS = ("int", "float", "str")
 def _load(path: Path) -> tuple[str, dict[str, Any], Problem | None]:
     """The file's text and TOML, or the one problem that stops reading it."""
     name = str(path)
-    raw, problem = _read_bytes(path)
+    raw, problem = _read_bytes(name)
     if problem is not None:
         return "", {}, problem
     text, problem = _decode(name, raw)

@@ -10,7 +10,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from stemrenal.errors import Problem
@@ -31,7 +30,7 @@ class FileResult(NamedTuple):
     its line can be found when a message needs it (see `lines`).
     """
 
-    path: Path
+    path: str
     studies: Sequence[Study]
     problems: tuple[Problem, ...]
     indices: Sequence[int] = ()
@@ -74,7 +73,9 @@ class FileResult(NamedTuple):
         return tuple(locator.line(index, key) for index in self.indices)
 
 
-def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> FileResult:
+def read_file(
+    path: str | os.PathLike[str], *, lazy: bool = False, kinds: Sequence[str] = ()
+) -> FileResult:
     """Parse and validate one registry file; every failure becomes a Problem.
 
     A clean file is kept in the validated-registry cache (`registry.cache`) and read from
@@ -86,6 +87,7 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
     studies only parses a trials or coverage file but never validates its records, so a warm
     query never loads Pydantic for them. `validate` and the library want them all.
     """
+    path = os.fspath(path)
     entry = registry_cache.entry(path)
     wanted = tuple(kinds) or KINDS
     if entry is not None:
@@ -121,7 +123,7 @@ def read_file(path: Path, *, lazy: bool = False, kinds: Sequence[str] = ()) -> F
 _ATTEMPTS = 3
 
 
-def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, tuple[str, ...]]:
+def _read_once(path: str, kinds: Sequence[str]) -> tuple[FileResult, bytes, tuple[str, ...]]:
     """The file read, parsed and validated once, its bytes, and the kinds of record it holds
     when the cache can keep it: studies alone, or no studies (then only its lack of them is
     kept); () when it cannot."""
@@ -139,7 +141,7 @@ def _read_once(path: Path, kinds: Sequence[str]) -> tuple[FileResult, bytes, tup
     return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
 
 
-def _read_text(path: Path) -> tuple[str | None, Problem | None]:
+def _read_text(path: str) -> tuple[str | None, Problem | None]:
     raw, problem = _read_bytes(path)
     if problem is not None:
         return None, problem
@@ -158,7 +160,7 @@ def _largest() -> int:
         return 256 * 1024 * 1024
 
 
-def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
+def _read_bytes(path: str) -> tuple[bytes, Problem | None]:
     """The file's bytes, at most STEMRENAL_MAX_FILE_MB of them: a regular file is checked by
     its size first; a pipe named on the command line (`--registry <(...)`) is read to the
     limit, so a device such as /dev/zero is refused rather than read forever."""
@@ -180,7 +182,7 @@ def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
         return b"", Problem(str(path), None, None, None, message)
 
 
-def _too_large(path: Path, size: int) -> Problem:
+def _too_large(path: str, size: int) -> Problem:
     message = (
         f"more than {_largest() // 1024 // 1024} MB (the STEMRENAL_MAX_FILE_MB limit); "
         "a registry file should be far smaller"
@@ -240,9 +242,9 @@ def _validate(
     ]
     if not any(key in data for key in KINDS):
         message = "no [[study]] tables found"
-        return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
+        return FileResult(name, (), (*problems, Problem(name, None, None, None, message)))
     if not any(key in data for key in kinds):  # nothing this command reads: leave it be
-        return FileResult(Path(name), (), tuple(problems))
+        return FileResult(name, (), tuple(problems))
     from pydantic import ValidationError
 
     from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
@@ -254,7 +256,7 @@ def _validate(
         tables = data["study"]
         if not isinstance(tables, list) or not tables:
             message = "`study` must be [[study]] tables"
-            return FileResult(Path(name), (), (*problems, Problem(name, None, None, None, message)))
+            return FileResult(name, (), (*problems, Problem(name, None, None, None, message)))
         ids = frozenset(
             t["id"] for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str)
         )
@@ -281,7 +283,7 @@ def _validate(
                 for e in exc.errors(include_url=False)
             )
     return FileResult(
-        Path(name),
+        name,
         tuple(studies),
         tuple(problems),
         tuple(indices),

@@ -5,6 +5,7 @@ proved by the parser and validator not running at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from stemrenal import registry
 from stemrenal.cli import cli
 from stemrenal.models import Study
 from stemrenal.registry import cache, read
+from stemrenal.registry import cached as views
 
 from helpers import MINIMAL, SEED
 
@@ -602,6 +604,26 @@ def test_same_output_with_and_without_the_cache(
     monkeypatch.setenv("STEMRENAL_NO_CACHE", "1")
     by_env = invoke()
     assert bypassed == cold == warm == by_env
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["4k-pages", "64k-pages"])
+def test_a_large_file_is_cached_in_large_pages_and_reads_the_same(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    """A large registry file's database has 64 KiB pages (made "large" here by lowering the
+    threshold below the seed file's size, and read row by row as a large file is)."""
+    if large:
+        monkeypatch.setattr(cache, "_LARGE_FILE", SEED.stat().st_size - 1)
+        monkeypatch.setattr(views, "_READ_WHOLE", 0)
+    for args in (["list", "--format", "csv"], ["outcomes", "--format", "json"], ["summary"]):
+        every = ["--registry", str(SEED), *args]
+        bypassed = runner.invoke(cli, ["--no-cache", *every], catch_exceptions=False).stdout
+        cold = runner.invoke(cli, every, catch_exceptions=False).stdout
+        warm = runner.invoke(cli, every, catch_exceptions=False).stdout
+        assert bypassed == cold == warm
+    (database,) = cache_files()
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("PRAGMA page_size").fetchone() == ((65536 if large else 4096),)
 
 
 def test_env_var_bypasses_the_library_too(

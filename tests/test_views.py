@@ -428,6 +428,87 @@ def forge(old: str, new: str, column: str = "record") -> None:
     db.close()
 
 
+# ----------------------------------------------------------------------------- stored summary
+
+
+def _no_view(*args: object) -> None:
+    raise AssertionError("a study's view was built")
+
+
+@pytest.mark.parametrize("registry_args", [[], ["--registry", str(SEED)]], ids=["bundled", "seed"])
+def test_a_summary_without_filters_is_read_as_stored_and_builds_no_study(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, registry_args: list[str]
+) -> None:
+    """`summary` and `about` on one consistent cached file read the summary stored when it was
+    cached (by `query.summarise` itself): the same output, and `summary` builds no study."""
+
+    def run(*args: str) -> str:
+        return runner.invoke(cli, [*registry_args, *args], catch_exceptions=False).stdout
+
+    runs = [("summary", "--format", "json"), ("summary",), ("about", "--format", "json")]
+    expected = [run("--no-cache", *args) for args in runs]
+    run("list")  # fills the cache
+    assert run(*runs[2]) == expected[2]  # about: its counts as stored
+    monkeypatch.setattr(views.CachedFile, "_view", _no_view)
+    assert [run(*args) for args in runs[:2]] == expected[:2]
+    with pytest.raises(AssertionError, match="view was built"):  # a filter counts afresh
+        run("summary", "--design", "rct")
+    with monkeypatch.context() as patched:
+        patched.setattr(views.CachedFile, "summary", lambda self: None)  # as if none stored
+        with pytest.raises(AssertionError, match="view was built"):
+            run(*runs[0])
+    monkeypatch.undo()
+    filtered = ("summary", "--design", "rct", "--format", "json")
+    assert run(*filtered) == run("--no-cache", *filtered)
+
+
+def test_a_summary_across_files_is_counted_not_read(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files, one study overlapping the other's: no file holds the whole registry, so the
+    summary is counted from the studies, and the shared participants once."""
+    (tmp_path / "a.toml").write_text(MINIMAL, encoding="utf-8")
+    second = SECOND.replace("enrolled = 10", "enrolled = 25").replace("n = 10", "n = 25")
+    second = second.replace("registrations = []", 'registrations = []\noverlaps = ["doe-2020-ckd"]')
+    (tmp_path / "b.toml").write_text(second, encoding="utf-8")
+    args = ["--registry", str(tmp_path), "summary", "--format", "json"]
+    expected = runner.invoke(cli, ["--no-cache", *args], catch_exceptions=False).stdout
+    assert json.loads(expected)["participants"] == 25
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    monkeypatch.setattr(views.CachedFile, "summary", _no_view)
+    assert runner.invoke(cli, args, catch_exceptions=False).stdout == expected
+
+
+def _forge_summary(text: str, crc: int) -> None:
+    with sqlite3.connect(_database()) as db:
+        db.execute("UPDATE meta SET summary = ?, summary_crc = ?", (text, crc))
+    db.close()
+
+
+def test_a_stored_summary_is_checked_like_every_cached_value(runner: CliRunner) -> None:
+    """A flipped bit is a miss (the summary is counted afresh); a summary edited into the
+    wrong shape, its CRC fixed up, ends in one line and the entry is dropped."""
+    args = ["--registry", str(SEED), "summary", "--format", "json"]
+    expected = runner.invoke(cli, ["--no-cache", *args], catch_exceptions=False).stdout
+    runner.invoke(cli, args, catch_exceptions=False)  # fills the cache
+    with sqlite3.connect(_database()) as db:
+        ((stored, crc),) = db.execute("SELECT summary, summary_crc FROM meta").fetchall()
+    db.close()
+    assert json.loads(stored)["studies"] == 3
+    _forge_summary(stored, crc ^ 1)
+    assert runner.invoke(cli, args, catch_exceptions=False).stdout == expected
+    forged = json.dumps({**json.loads(stored), "participants": "many"})
+    runner.invoke(cli, args, catch_exceptions=False)  # cached again
+    _forge_summary(forged, zlib.crc32(forged.encode()))
+    result = runner.invoke(cli, args)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: the cached copy of the registry's summary is damaged; run again with "
+        "--no-cache, or delete the stemrenal cache directory\n"
+    )
+    assert runner.invoke(cli, args, catch_exceptions=False).stdout == expected
+
+
 @pytest.fixture(params=["small", "large"])
 def size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """A small cached file is read whole and checked at once; a large one value by value as

@@ -195,7 +195,7 @@ def about(output: OutputOptions) -> None:
     from stemrenal.output.coverage import counts, coverage_document, coverage_record
 
     registry = _open(output.path, ("study", "trial", "excluded", "coverage"))
-    numbers = counts(query.summarise(registry.studies), registry.trials, registry.excluded)
+    numbers = counts(registry.summary(), registry.trials, registry.excluded)
     result = Result(
         records=lambda: coverage_record(registry.coverage, numbers),
         document=lambda: coverage_document(registry.coverage, numbers, query.COUNTING_NOTE),
@@ -221,7 +221,7 @@ def summary(filters: Filters, output: OutputOptions) -> None:
     from stemrenal.output import tables as t
 
     names = t.choose_columns(output.columns, t.SUMMARY_COLUMNS, t.SUMMARY_COLUMNS)
-    result = query.summarise(_open(output.path).select(filters))
+    result = _open(output.path).summary(filters)
     write(
         Result(
             records=lambda: t.summary_record(result, query.COUNTING_NOTE),

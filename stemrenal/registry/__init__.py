@@ -221,6 +221,23 @@ class Registry:
         read_together(chosen)
         return chosen
 
+    def summary(self, filters: Filters | None = None) -> query.Summary:
+        """`query.summarise` of the studies that pass the filters. Without filters, when one
+        cached file holds every study, the summary stored when it was cached (by the same
+        function, under a key that covers its code; only for a file consistent alone) is
+        read instead of built from every study again."""
+        from stemrenal.registry.cached import CachedFile
+
+        if filters is None or filters == query.Filters():
+            lazy: object = self.studies  # typed as studies; may be the cache's view of them
+            if isinstance(lazy, CachedFile):
+                stored = lazy.summary()
+                if stored is not None:
+                    return stored
+            if filters is None:
+                return query.summarise(self.studies)
+        return query.summarise(self.select(filters))
+
     def get(self, study_id: str) -> Study:
         """The study a reader names: its id (any letter case, or a unique prefix), its PMID,
         its DOI (bare, `doi:` or a doi.org address) or a registration id. UsageProblem lists
@@ -444,10 +461,12 @@ def _other_records(results: Sequence[FileResult], known: set[str]) -> list[Probl
     """Rules across trials, exclusions and studies: unique ids, a trial's publication is a
     study that names the trial among its registrations, one coverage statement."""
     problems = _unique_records(results)
+    named = {study_id for r in results for trial in r.trials for study_id in trial.published_as}
     registrations: dict[str, set[str]] = {}
-    for result in results:
+    for result in results if named else ():
         for study in result.studies:
-            registrations[study.id] = set(study.registrations)
+            if study.id in named:  # only these records are read
+                registrations[study.id] = set(study.registrations)
     for result in results:
         for trial in result.trials:
             for study_id in trial.published_as:

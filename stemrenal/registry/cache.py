@@ -8,7 +8,9 @@ in the user's cache directory, named from the file's resolved path:
   and toml-rs), the file's resolved path, its stat (device, inode, size, mtime_ns, ctime_ns), when
   that stat was taken, the SHA-256 of its content, the number of studies and whether they
   are consistent alone (ids unique, every overlap one of them: then a query on this file
-  alone reads no id it does not print);
+  alone reads no id it does not print), and for such a file its `query.summarise` (what
+  `summary` without filters and `about` print, read instead of counting every study again)
+  with a CRC-32;
 - `study`, one row per study in file order: its id, overlaps, facets (`facets.Facets`, what
   filters and summaries read) and its validated record (the `Study` JSON its own model
   wrote, computed fields included), its light record (the same with only the fields that
@@ -62,14 +64,15 @@ if TYPE_CHECKING:
 ENV_VAR = "STEMRENAL_NO_CACHE"
 
 #: Bumped when the layout of a cache database changes.
-FORMAT = 5
+FORMAT = 6
 
 #: The stemrenal files whose content decides whether a registry file is valid, or what the
 #: cache holds for it (`facets` defines the facets, `cached` reads them back).
 _CODE = (
     "registry/cache.py", "registry/cached.py", "registry/read.py", "registry/parse.py",
     "appraisal.py",
-    "durations.py", "facets.py", "models.py", "text.py", "vocabulary.py", "vocabulary.toml",
+    "durations.py", "facets.py", "models.py", "query.py", "text.py", "vocabulary.py",
+    "vocabulary.toml",
 )  # fmt: skip
 
 #: The packages that parse and validate a registry file: a different install is a miss
@@ -210,7 +213,10 @@ def _connect(file: str, *, write: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quoted}?mode={mode}", uri=True, check_same_thread=False)
 
 
-_META = "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, kinds, count, alone"
+_META = (
+    "key, path, device, inode, size, mtime_ns, ctime_ns, taken_ns, sha256, kinds, count, alone, "
+    "summary, summary_crc"
+)
 
 
 def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile | None:
@@ -232,7 +238,8 @@ def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile |
         if len(meta) != 1 or not _current(where, meta[0]) or not _holds(meta[0][9], wanted):
             connection.close()
             return None
-        return CachedFile(connection, meta[0][10], where.file, alone=meta[0][11] == 1)
+        alone, summary = meta[0][11] == 1, meta[0][12:14]
+        return CachedFile(connection, meta[0][10], where.file, alone=alone, summary=summary)
     except (sqlite3.Error, OSError, ValueError, TypeError, IndexError):
         if connection is not None:
             connection.close()
@@ -335,7 +342,7 @@ def _validated(views: CachedFile) -> tuple[Study, ...]:
 _SCHEMA = """
 CREATE TABLE meta (key TEXT, path TEXT, device INTEGER, inode INTEGER, size INTEGER,
     mtime_ns INTEGER, ctime_ns INTEGER, taken_ns INTEGER, sha256 TEXT, kinds TEXT,
-    count INTEGER, alone INTEGER);
+    count INTEGER, alone INTEGER, summary TEXT, summary_crc INTEGER);
 CREATE TABLE study (row INTEGER PRIMARY KEY, id TEXT NOT NULL, overlaps TEXT,
     facets TEXT NOT NULL, facets_crc INTEGER NOT NULL,
     record TEXT NOT NULL, record_crc INTEGER NOT NULL,
@@ -372,6 +379,7 @@ def store(
     import orjson
 
     from stemrenal.facets import TERM_FILTERS, facet_terms
+    from stemrenal.query import summarise
     from stemrenal.registry.cached import LIGHT
 
     folder = os.path.dirname(where.file)
@@ -411,8 +419,12 @@ def store(
             stored = orjson.dumps(sorted(kinds)).decode()
             ids = {study.id for study in studies}
             alone = len(ids) == len(studies) and all(o in ids for s in studies for o in s.overlaps)
-            meta = (where.key, where.path, *seen, digest, stored, len(rows), int(alone))
-            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 12)})", meta)
+            counted = summary_text(summarise(studies)) if alone and studies else None
+            meta = (
+                *(where.key, where.path, *seen, digest, stored, len(rows), int(alone)),
+                *(counted, None if counted is None else _crc(counted)),
+            )
+            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 14)})", meta)
             db.commit()
         os.replace(tmp, where.file)
         tmp = None
@@ -426,6 +438,13 @@ def store(
 
 #: Registry files larger than this (in bytes) get databases of 64 KiB pages (see `_page_size`).
 _LARGE_FILE = 4 * 1024 * 1024
+
+
+def summary_text(summary: Any) -> str:
+    """A `query.Summary` as the cache stores it: its fields by name (`cached` reads it back)."""
+    import orjson
+
+    return orjson.dumps({**summary._asdict(), "rows": [list(row) for row in summary.rows]}).decode()
 
 
 def _page_size(size: int) -> int:

@@ -22,6 +22,8 @@ from stemrenal.facets import Facets
 if TYPE_CHECKING:
     import sqlite3
 
+    from stemrenal.query import Summary
+
 
 class Node:
     """One validated model's JSON object, read by attribute as the model itself is read.
@@ -241,7 +243,12 @@ class CachedFile(Sequence[CachedStudy]):
     """
 
     def __init__(
-        self, connection: sqlite3.Connection, count: object, file: str = "", alone: bool = False
+        self,
+        connection: sqlite3.Connection,
+        count: object,
+        file: str = "",
+        alone: bool = False,
+        summary: Sequence[object] = (None, None),
     ) -> None:
         """ValueError unless the count is a count, and for a small file (read whole) unless
         the rows fit it and their values their CRCs and shape (`cache.load_views` makes that
@@ -253,6 +260,10 @@ class CachedFile(Sequence[CachedStudy]):
             raise ValueError("the count is not a count")
         self._count = count
         self.alone = alone
+        text, crc = summary
+        if text is not None and not _intact(text, crc):
+            raise ValueError("the stored summary does not match its CRC")
+        self._summary = text if isinstance(text, str) else None
         self._ids: list[str] | None = None
         self._overlaps: dict[int, list[str]] = {}
         self._views: list[CachedStudy | None] = [None] * count
@@ -416,6 +427,17 @@ class CachedFile(Sequence[CachedStudy]):
                 self._view_of(values)
         return [self[row] for row in chosen]
 
+    def summary(self) -> Summary | None:
+        """`query.summarise` of every study here, as stored when the file was cached (for a
+        file consistent `alone` only), so a summary without filters counts nothing again.
+        Its CRC was checked at open (a mismatch is a miss); its shape is checked here."""
+        if self._summary is None:
+            return None
+        try:
+            return _summary_of(_DECODE(self._summary))
+        except (ValueError, TypeError, KeyError):
+            raise self.damaged("the registry's summary") from None
+
     def overlapped(self) -> Iterator[str]:
         """Every id that some study here says it overlaps."""
         self.ids  # noqa: B018 - reads the overlaps with the ids
@@ -489,6 +511,25 @@ class CachedFile(Sequence[CachedStudy]):
         view = CachedStudy(study_id, list(overlaps or ()), Facets._make(values), self, row)
         self._views[row] = view
         return view
+
+
+def _summary_of(stored: Any) -> Summary:
+    """A stored summary (`cache.summary_text`) as a `query.Summary`; ValueError unless every
+    field is there with its type."""
+    from stemrenal.query import Breakdown, Summary
+
+    if not isinstance(stored, dict) or set(stored) != set(Summary._fields):
+        raise ValueError("not a summary")
+    rows = stored["rows"]
+    counts = [stored[name] for name in Summary._fields if name != "rows"]
+    if not isinstance(rows, list) or not all(type(n) is int for n in counts):
+        raise ValueError("not a summary")
+    if not all(
+        isinstance(row, list) and [type(value) for value in row] == [str, str, int, int]
+        for row in rows
+    ):
+        raise ValueError("not a summary")
+    return Summary(**{**stored, "rows": tuple(Breakdown(*row) for row in rows)})
 
 
 #: What a view is built from: its row, id, overlaps and facets.

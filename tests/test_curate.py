@@ -151,6 +151,21 @@ def test_fmt_leaves_a_file_it_cannot_parse_untouched(tmp_path: Path) -> None:
     assert "left unchanged" in result.stderr
 
 
+def test_fmt_says_which_file_is_not_utf8_and_formats_the_others(tmp_path: Path) -> None:
+    """A file in another encoding was a traceback; now one FILE:LINE message, the file
+    untouched, and the rest of the files still formatted."""
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'[[study]]\nid = "caf\xe9"\n')
+    tidy = tmp_path / "tidy.toml"
+    tidy.write_text('[[study]]\nid = "x"   \n', encoding="utf-8")
+    result = run("fmt", str(latin), str(tidy))
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{latin}:2: not valid UTF-8 (byte 0xe9); save as UTF-8" in result.stderr
+    assert latin.read_bytes() == b'[[study]]\nid = "caf\xe9"\n'
+    assert tidy.read_text(encoding="utf-8") == '[[study]]\nid = "x"\n'
+
+
 def test_the_bundled_registry_is_formatted_and_fmt_keeps_its_data(tmp_path: Path) -> None:
     assert run("fmt", "--check", str(DATA)).exit_code == 0
     copy = tmp_path / "studies.toml"

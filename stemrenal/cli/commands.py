@@ -774,7 +774,7 @@ def fmt_files(paths: tuple[str, ...], check: bool) -> None:
     """
     from stemrenal import registry
     from stemrenal.curate import need
-    from stemrenal.curate.fmt import formatted
+    from stemrenal.curate.fmt import formatted_file
     from stemrenal.errors import ExitCode
     from stemrenal.output.files import open_output
 
@@ -788,12 +788,10 @@ def fmt_files(paths: tuple[str, ...], check: bool) -> None:
         click.echo(str(problem), err=True)
     pending = 0
     for path in files:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
         try:
-            result, changes = formatted(text)
-        except ValueError as exc:
-            click.echo(f"{path}: {exc}", err=True)
+            text, result, changes = formatted_file(path)
+        except ValueError as exc:  # one line; the other files are still formatted
+            click.echo(str(exc), err=True)
             failed = True
             continue
         if result == text:

@@ -111,3 +111,18 @@ def formatted(text: str) -> tuple[str, list[Change]]:
     if tomli.loads(result) != before:  # ...and nothing else may differ: never lose data
         raise ValueError("formatting would change more than the terms; left unchanged")
     return result, changes
+
+
+def formatted_file(path: str) -> tuple[str, str, list[Change]]:
+    """A registry file's text, the same in canonical form, and the term changes made;
+    ValueError with the one line to print when the file cannot be read (unreadable, not
+    UTF-8) or formatted, and is left alone."""
+    from stemrenal.registry import read_text
+
+    text, unread = read_text(path)
+    if text is None:
+        raise ValueError(str(unread))
+    try:
+        return (text, *formatted(text))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

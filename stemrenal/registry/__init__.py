@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from stemrenal import query
 from stemrenal.errors import Problem, RegistryError, UsageProblem
 from stemrenal.registry.read import FileResult, read_file
+from stemrenal.registry.read import read_text as read_text  # for `fmt`: a file as registry text
 from stemrenal.text import did_you_mean
 
 if TYPE_CHECKING:

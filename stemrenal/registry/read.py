@@ -68,7 +68,7 @@ class FileResult(NamedTuple):
         """
         from stemrenal.registry.locate import Locator
 
-        text, _ = _read_text(self.path)
+        text, _ = read_text(self.path)
         locator = Locator(text or "")
         return tuple(locator.line(index, key) for index in self.indices)
 
@@ -141,7 +141,9 @@ def _read_once(path: str, kinds: Sequence[str]) -> tuple[FileResult, bytes, tupl
     return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
 
 
-def _read_text(path: str) -> tuple[str | None, Problem | None]:
+def read_text(path: str) -> tuple[str | None, Problem | None]:
+    """A registry file's text, or the problem that stops reading it (unreadable, too large,
+    not UTF-8), located as every registry problem is."""
     raw, problem = _read_bytes(path)
     if problem is not None:
         return None, problem

@@ -229,14 +229,12 @@ class Registry:
         read instead of built from every study again."""
         from stemrenal.registry.cached import CachedFile
 
-        if filters is None or filters == query.Filters():
-            lazy: object = self.studies  # typed as studies; may be the cache's view of them
-            if isinstance(lazy, CachedFile):
-                stored = lazy.summary()
-                if stored is not None:
-                    return stored
-            if filters is None:
-                return query.summarise(self.studies)
+        filters = query.Filters() if filters is None else filters
+        lazy: object = self.studies  # typed as studies; may be the cache's view of them
+        if filters == query.Filters() and isinstance(lazy, CachedFile):
+            stored = lazy.summary()
+            if stored is not None:
+                return stored
         return query.summarise(self.select(filters))
 
     def get(self, study_id: str) -> Study:

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from stemrenal.models import Study
+    from stemrenal.query import Summary
     from stemrenal.registry.cached import CachedFile
 
 #: Set to anything but "" or "0" to bypass the cache (as `--no-cache` does).
@@ -419,7 +420,7 @@ def store(
             stored = orjson.dumps(sorted(kinds)).decode()
             ids = {study.id for study in studies}
             alone = len(ids) == len(studies) and all(o in ids for s in studies for o in s.overlaps)
-            counted = summary_text(summarise(studies)) if alone and studies else None
+            counted = _summary_text(summarise(studies)) if alone and studies else None
             meta = (
                 *(where.key, where.path, *seen, digest, stored, len(rows), int(alone)),
                 *(counted, None if counted is None else _crc(counted)),
@@ -436,15 +437,15 @@ def store(
                 os.unlink(tmp)
 
 
-#: Registry files larger than this (in bytes) get databases of 64 KiB pages (see `_page_size`).
-_LARGE_FILE = 4 * 1024 * 1024
-
-
-def summary_text(summary: Any) -> str:
+def _summary_text(summary: Summary) -> str:
     """A `query.Summary` as the cache stores it: its fields by name (`cached` reads it back)."""
     import orjson
 
     return orjson.dumps({**summary._asdict(), "rows": [list(row) for row in summary.rows]}).decode()
+
+
+#: Registry files larger than this (in bytes) get databases of 64 KiB pages (see `_page_size`).
+_LARGE_FILE = 4 * 1024 * 1024
 
 
 def _page_size(size: int) -> int:

@@ -141,10 +141,6 @@ class CachedStudy:
         data: dict[str, Any] = self._parse(None)
         return data
 
-    def record_json(self) -> str:
-        """The record as compact JSON, as the cache stores it (what JSON output streams)."""
-        return self._file.texts([self._row], self.id)[0]
-
     def _parse(self, hook: Any, column: str = "record") -> Any:
         decode = _DECODE_NODES if hook is Node else _DECODE
         try:
@@ -514,7 +510,7 @@ class CachedFile(Sequence[CachedStudy]):
 
 
 def _summary_of(stored: Any) -> Summary:
-    """A stored summary (`cache.summary_text`) as a `query.Summary`; ValueError unless every
+    """A stored summary (`cache._summary_text`) as a `query.Summary`; ValueError unless every
     field is there with its type."""
     from stemrenal.query import Breakdown, Summary
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,22 @@ def cache_files() -> list[Path]:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files parsed from TOML so far: a cache hit adds nothing."""
     seen: list[str] = []
-    real = read._parse
+    real, real_streamed = read._parse, read._streamed
 
     def counting(name: str, text: str) -> Any:
         seen.append(name)
         return real(name, text)
 
+    def streamed(path: str, *args: Any) -> Any:
+        """A file of studies alone read a study at a time; when that falls back, `_parse`
+        reads it whole (and counts it)."""
+        got = real_streamed(path, *args)
+        if got is not None:
+            seen.append(path)
+        return got
+
     monkeypatch.setattr(read, "_parse", counting)
+    monkeypatch.setattr(read, "_streamed", streamed)
     return seen
 
 
@@ -76,7 +86,8 @@ def test_second_read_is_a_hit_that_neither_parses_nor_validates(
     assert len(cache_files()) == 1
     from stemrenal.registry import parse
 
-    monkeypatch.setattr(parse, "loads", refuse)  # tomli's and toml-rs's only way in
+    monkeypatch.setattr(parse, "loads", refuse)  # tomli's and toml-rs's ways in
+    monkeypatch.setattr(parse, "studies", refuse)
     monkeypatch.setattr(read, "_validate", refuse)
     second, problems = registry.check([registry_file])
     assert problems == []
@@ -175,15 +186,17 @@ def test_a_file_changed_while_read_is_cached_with_the_stat_seen_before(
     """What was parsed is stored under the stat taken before it was read: a later write is
     a miss, never served from the cache."""
     original = registry_file.read_bytes()
-    real = read._read_once
+    real = read._read_bytes
+    reads: list[str] = []
 
-    def read_then_edit(path: str, kinds: Any) -> Any:
-        found = real(path, kinds)
-        if not parses[1:]:  # the first read: the file changes just after it
+    def read_then_edit(path: str) -> Any:
+        found = real(path)
+        reads.append(path)
+        if len(reads) == 1:  # the first read: the file changes just after it
             Path(path).write_bytes(original.replace(b"Journal of Tests", b"Journal of Texts"))
         return found
 
-    monkeypatch.setattr(read, "_read_once", read_then_edit)
+    monkeypatch.setattr(read, "_read_bytes", read_then_edit)
     studies, _ = registry.check([registry_file])
     assert studies[0].citation.journal == "Journal of Texts"  # read again: one version
     studies, _ = registry.check([registry_file])
@@ -269,6 +282,81 @@ def test_a_file_with_problems_is_never_cached(
         assert [p.field for p in problems] == ["enrolled"]
     assert cache_files() == []
     assert len(parses) == 2
+
+
+def many(count: int) -> str:
+    """A file of `count` studies, each the minimal one under its own id."""
+    return "".join(MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{n}"') for n in range(count))
+
+
+def test_a_cold_query_validates_and_caches_one_study_at_a_time(
+    write_registry: Callable[..., Path], runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of studies alone is parsed, validated and written a study at a time, then read
+    back from the cache (`read._streamed`): holding every model (and every parsed table)
+    at once peaked near 10x the file at 10,000 studies."""
+    path = write_registry(many(30))
+    written: list[weakref.ref[Study]] = []
+    held: list[int] = []
+    real = cache.Writer.add
+
+    def add(self: cache.Writer, study: Study) -> None:
+        written.append(weakref.ref(study))
+        held.append(sum(ref() is not None for ref in written))
+        real(self, study)
+
+    monkeypatch.setattr(cache.Writer, "add", add)
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    cold = runner.invoke(cli, args, catch_exceptions=False)
+    assert len(held) == 30
+    assert max(held) <= 2  # the study being written, and at most the one before it
+    bypassed = runner.invoke(cli, ["--no-cache", *args], catch_exceptions=False)
+    warm = runner.invoke(cli, args, catch_exceptions=False)
+    assert len(held) == 30  # the warm run wrote nothing
+    assert cold.stdout == bypassed.stdout == warm.stdout
+    assert len(cold.stdout.splitlines()) == 31
+    assert [p.name.startswith(".tmp-") for p in cache_files()] == [False]
+
+
+@pytest.mark.parametrize("command", ["list", "validate"])
+def test_a_problem_found_while_caching_study_by_study_leaves_nothing_behind(
+    write_registry: Callable[..., Path], runner: CliRunner, command: str
+) -> None:
+    """The 20th study of 30 is invalid: what was written for the 19 before it is removed,
+    and the file is read whole, so every message is the one --no-cache gives."""
+    text = many(30).replace(
+        '"doe-2020-ckd-19"\ntitle = "A small study"\nyear = 2020',
+        '"doe-2020-ckd-19"\ntitle = "A small study"\nyear = 1900',
+    )
+    path = write_registry(text)
+    args = [command, "--format", "csv"] if command == "list" else [command]
+    every = ["--registry", str(path), *args] if command == "list" else [*args, str(path)]
+    streamed = runner.invoke(cli, every)
+    bypassed = runner.invoke(cli, ["--no-cache", *every])
+    assert streamed.exit_code == bypassed.exit_code == 1
+    assert (streamed.stdout, streamed.stderr) == (bypassed.stdout, bypassed.stderr)
+    assert "year" in streamed.stdout + streamed.stderr
+    assert cache_files() == []
+    assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
+
+
+def test_a_file_that_cannot_be_cut_into_studies_is_read_whole_and_cached(
+    tmp_path: Path, runner: CliRunner, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CRLF line ends leave each piece ending in a bare CR, which no piece parses alone: the
+    file is parsed whole, as before, and cached all the same."""
+    path = tmp_path / "crlf.toml"
+    path.write_bytes(many(3).replace("\n", "\r\n").encode())
+    cut: list[bool] = []
+    real = read._streamed
+    monkeypatch.setattr(read, "_streamed", lambda *a: cut.append(True) or real(*a))
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    cold = runner.invoke(cli, args, catch_exceptions=False)
+    warm = runner.invoke(cli, args, catch_exceptions=False)
+    assert cut == [True]  # tried once, on the cold run
+    assert parses == [str(path)]  # parsed whole once; the warm run is a hit
+    assert cold.stdout == warm.stdout
+    assert len(cold.stdout.splitlines()) == 4
 
 
 def test_duplicates_across_cached_files_still_name_file_and_line(

@@ -161,21 +161,35 @@ def test_a_piece_nested_beyond_the_bound_goes_to_tomli(pieces: list[str]) -> Non
     assert len(pieces) == 2  # the head and the first study; the deep one went to tomli
 
 
-def test_hostile_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
+#: Each way a file's text reaches the parsers, and what it prints for a hostile file.
+READERS = {
+    "whole": (
+        "import sys, tomli\n"
+        "from stemrenal.registry import parse\n"
+        "try:\n"
+        "    parse.loads(open(sys.argv[1]).read())\n"
+        "except (tomli.TOMLDecodeError, RecursionError):\n"
+        "    print('refused')\n"
+    ),
+    "a study at a time": (
+        "import sys\n"
+        "from stemrenal.registry import parse\n"
+        "try:\n"
+        "    list(parse.studies(open(sys.argv[1], 'rb').read()))\n"
+        "except parse.Whole:\n"
+        "    print('refused')\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_hostile_nesting_does_not_crash_the_process(tmp_path: Path, reader: str) -> None:
     """toml-rs alone overflows the C stack here (a segfault, exit -11)."""
     deep = tmp_path / "deep.toml"
     for opener, closer in (("[", "]"), ("{x = ", "}")):
         deep.write_text(MINIMAL + "\n[[study]]\nx = " + opener * 100_000 + closer * 100_000)
-        code = (
-            "import sys, tomli\n"
-            "from stemrenal.registry import parse\n"
-            "try:\n"
-            "    parse.loads(open(sys.argv[1]).read())\n"
-            "except (tomli.TOMLDecodeError, RecursionError):\n"
-            "    print('refused')\n"
-        )
         done = subprocess.run(
-            [sys.executable, "-c", code, str(deep)],
+            [sys.executable, "-c", READERS[reader], str(deep)],
             check=False,
             capture_output=True,
             text=True,
@@ -222,3 +236,114 @@ def test_random_registries_parse_as_tomli_does(parts: list[str]) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse, "_fast_loads", lambda: toml_rs.loads)
         agree("".join(parts))
+
+
+# ----------------------------------------------------------- a file read a study at a time
+
+
+def streamed(text: str, raw: bytes | None = None) -> tuple[str, Any]:
+    """`parse.studies` of the file's bytes: its tables, or that it must be parsed whole."""
+    try:
+        return "data", same(list(parse.studies(text.encode() if raw is None else raw)))
+    except parse.Whole:
+        return "whole", None
+
+
+def agree_streamed(text: str) -> None:
+    """Where `studies` gives tables, they are tomli's, and tomli finds nothing else in the
+    file; wherever tomli finds the file to hold studies alone, `studies` reads it (or says
+    it must be read whole, and `loads` does that)."""
+    got = streamed(text)
+    if got[0] == "data":
+        assert outcome(tomli.loads, text) == ("data", {"study": got[1]})
+
+
+@pytest.fixture(params=["toml-rs", "tomli"])
+def piece_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each piece parsed by toml-rs (the `fast` extra) or, without it, by tomli."""
+    if request.param == "tomli":
+        monkeypatch.setattr(parse, "_fast_loads", lambda: None)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("path", VALID_FILES, ids=lambda p: str(p.relative_to(VALID)))
+def test_valid_files_read_a_study_at_a_time_as_tomli_reads_them(
+    path: Path, piece_parser: str
+) -> None:
+    text = read(path)
+    assert text is not None
+    for variant in variants(text):
+        agree_streamed(variant)
+
+
+def test_many_variants_of_the_valid_suite_are_read_a_study_at_a_time(piece_parser: str) -> None:
+    """The parity above is not empty: a valid document as a study's body, or before studies
+    as their head, reads a study at a time where it defines nothing outside the study."""
+    texts = [read(path) or "" for path in VALID_FILES]
+    read_so = [streamed(v)[0] == "data" for text in texts for v in variants(text)]
+    assert sum(read_so) >= 150
+
+
+@pytest.mark.parametrize("path", INVALID_FILES, ids=lambda p: str(p.relative_to(TOML_TEST_INVALID)))
+def test_invalid_files_are_never_read_a_study_at_a_time(path: Path, piece_parser: str) -> None:
+    raw = path.read_bytes()
+    for variant in (raw, b"[[study]]\n" + raw, raw + STUDY.encode(), STUDY.encode() + raw):
+        got = streamed("", variant)
+        if got[0] == "data":  # the suite's TOML 1.1 acceptances: tomli accepts them too
+            assert outcome(tomli.loads, variant.decode("utf-8-sig")) == ("data", {"study": got[1]})
+
+
+@pytest.mark.parametrize("name", sorted(CUTS))
+def test_cut_points_inside_values_are_read_whole(name: str, piece_parser: str) -> None:
+    body = CUTS[name]
+    for document in (MINIMAL + body, body + MINIMAL, MINIMAL + body + MINIMAL):
+        agree_streamed(document)
+
+
+def test_the_bundled_studies_are_read_a_study_at_a_time(piece_parser: str) -> None:
+    raw = (bundled_path() / "studies.toml").read_bytes()
+    assert list(parse.studies(raw)) == tomli.loads(raw.decode("utf-8"))["study"]
+    assert list(parse.studies(b"\xef\xbb\xbf" + raw)) == tomli.loads(raw.decode())["study"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"# no studies\n",
+        b'title = "a head with keys"\n' + MINIMAL.encode(),
+        MINIMAL.encode() + b"\n[[trial]]\nid = 1\n",
+        MINIMAL.encode() + b'\n[[study]]\nid = "caf\xe9"\n',  # Latin-1, not UTF-8
+        b"\xe9\n" + MINIMAL.encode(),
+    ],
+    ids=["empty", "comments only", "head keys", "a trial", "not UTF-8", "head not UTF-8"],
+)
+def test_a_file_of_anything_but_studies_is_read_whole(raw: bytes, piece_parser: str) -> None:
+    with pytest.raises(parse.Whole):
+        list(parse.studies(raw))
+
+
+def test_the_pieces_are_parsed_as_they_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file is never parsed whole first: each study's piece is parsed when it is asked for."""
+    seen: list[str] = []
+
+    def counted(text: str) -> dict[str, Any]:
+        seen.append(text)
+        return dict(toml_rs.loads(text))
+
+    monkeypatch.setattr(parse, "_fast_loads", lambda: counted)
+    tables = parse.studies(("# three studies\n" + MINIMAL * 3).encode())
+    assert next(tables)["id"] == "doe-2020-ckd"
+    assert len(seen) == 2  # the head, then the first study
+    assert len(list(tables)) == 2
+    assert len(seen) == 4
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12), st.booleans())
+def test_random_registries_read_a_study_at_a_time_as_tomli_does(
+    parts: list[str], fast: bool
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "_fast_loads", lambda: toml_rs.loads if fast else None)
+        agree_streamed("".join(parts))

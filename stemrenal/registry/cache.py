@@ -40,7 +40,9 @@ also edit your registry.
 
 The cache is an optimisation only. A missing, stale, damaged, foreign, unreadable or
 unwritable cache is a miss: never an error, never a message. A database is written under a
-temporary name and renamed over the old one, so concurrent processes never see half of one.
+temporary name and renamed over the old one, so concurrent processes never see half of one;
+a `Writer` takes the studies one at a time, so a file of studies alone is cached as it is
+validated (`read._streamed`) and never held whole.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Self
 
+    from stemrenal.facets import Facets
     from stemrenal.models import Study
     from stemrenal.query import Summary
     from stemrenal.registry.cached import CachedFile
@@ -220,11 +224,15 @@ _META = (
 )
 
 
-def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile | None:
+def load_views(
+    where: Entry, wanted: Sequence[str] = ("study",), digest: str | None = None
+) -> CachedFile | None:
     """The cached studies as a lazy sequence of views, or None on any miss; never imports Pydantic.
 
     A file that also holds records of another kind (trials, exclusions) is cached for its
     studies alone (none, for a trials file): a hit only when no other kind is `wanted`.
+    `digest` is the SHA-256 of the content a caller has just read and cached (`Writer.finish`):
+    the database written from it is current for that caller without hashing the file again.
     """
     import sqlite3
 
@@ -236,7 +244,10 @@ def load_views(where: Entry, wanted: Sequence[str] = ("study",)) -> CachedFile |
     try:
         connection = _connect(where.file)
         meta = connection.execute(f"SELECT {_META} FROM meta").fetchall()
-        if len(meta) != 1 or not _current(where, meta[0]) or not _holds(meta[0][9], wanted):
+        fresh = len(meta) == 1 and (
+            _current(where, meta[0]) if digest is None else _written(where, meta[0], digest)
+        )
+        if not fresh or not _holds(meta[0][9], wanted):
             connection.close()
             return None
         alone, summary = meta[0][11] == 1, meta[0][12:14]
@@ -278,6 +289,11 @@ def _current(where: Entry, meta: tuple[Any, ...]) -> bool:
                 tuple(now),
             )
     return True
+
+
+def _written(where: Entry, meta: tuple[Any, ...], digest: str) -> bool:
+    """The database holds what this process wrote for this file: its key, path and digest."""
+    return bool(meta[0] == where.key and meta[1] == where.path and meta[8] == digest)
 
 
 def _sha256(path: str) -> str | None:
@@ -365,76 +381,156 @@ def store(
     seen: Stamp,
     kinds: Sequence[str] = ("study",),
 ) -> None:
-    """Write the studies validated from `raw` in one transaction, under a temporary name
-    renamed over the old database; any failure leaves the cache as it was.
+    """Write the studies validated from `raw` (see `Writer`); any failure leaves the cache as
+    it was.
 
     `seen` is the file's stat before `raw` was read (the reader checked it unchanged after).
     `kinds` are the kinds of record the file holds: a trials file is kept as holding no
     studies, so a query never parses it again (see `load_views`).
     """
-    import hashlib
     import sqlite3
-    import stat
-    import tempfile
 
-    import orjson
+    writer = Writer.begin(where, len(raw))
+    if writer is None:
+        return
+    with writer, contextlib.suppress(OSError, ValueError, sqlite3.Error):
+        for study in studies:
+            writer.add(study)
+        writer.finish(raw, seen, kinds)
 
-    from stemrenal.facets import TERM_FILTERS, facet_terms
-    from stemrenal.query import summarise
-    from stemrenal.registry.cached import LIGHT
 
-    folder = os.path.dirname(where.file)
-    tmp: str | None = None
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not _owned(os.lstat(folder), stat.S_IFDIR):  # someone else's: never write into it
-            return
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".sqlite", dir=folder)
-        os.close(fd)
-        with contextlib.closing(sqlite3.connect(tmp)) as db:
-            db.execute(f"PRAGMA page_size = {_page_size(len(raw))}")
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            db.executescript(_SCHEMA)
-            rows, terms, outcomes = [], [], []
-            for number, study in enumerate(studies):
-                f = study.facets
-                facets = orjson.dumps(list(f)).decode()
-                # Byte for byte what JSON Lines output writes for the study (`output.json`).
-                dump = study.model_dump(mode="json")
-                record = orjson.dumps(dump).decode()
-                light = orjson.dumps({name: dump[name] for name in LIGHT}).decode()
-                overlaps = orjson.dumps(study.overlaps).decode() if study.overlaps else None
-                rows.append((
-                    number, study.id, overlaps, facets, _crc(study.id + "\n" + facets), record, _crc(record),
-                    light, _crc(light), f.year, f.design, int(f.randomized), f.enrolled, f.follow_up_months,
-                    f.cell_source, f.cell_type, f.tissue, f.risk_of_bias,
-                ))  # fmt: skip
-                for t in TERM_FILTERS:
-                    terms += [(t.facet, term, number) for term in facet_terms(getattr(f, t.facet))]
-                outcomes += [(number, e, int(p), c) for e, p, c in f.outcomes]
-            db.executemany(f"INSERT INTO study VALUES ({', '.join('?' * 18)})", rows)
-            db.executemany("INSERT OR IGNORE INTO term VALUES (?, ?, ?)", terms)
-            db.executemany("INSERT INTO outcome VALUES (?, ?, ?, ?)", outcomes)
-            digest = hashlib.sha256(raw).hexdigest()
-            stored = orjson.dumps(sorted(kinds)).decode()
-            ids = {study.id for study in studies}
-            alone = len(ids) == len(studies) and all(o in ids for s in studies for o in s.overlaps)
-            counted = _summary_text(summarise(studies)) if alone and studies else None
-            meta = (
-                *(where.key, where.path, *seen, digest, stored, len(rows), int(alone)),
-                *(counted, None if counted is None else _crc(counted)),
-            )
-            db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 14)})", meta)
-            db.commit()
-        os.replace(tmp, where.file)
+class _Brief(NamedTuple):
+    """What the summary and the cross-file checks read of a study written: kept for every
+    study while the studies themselves go as they are written."""
+
+    id: str
+    overlaps: list[str]
+    facets: Facets
+
+
+class Writer:
+    """One registry file's database, written a study at a time in one transaction under a
+    temporary name, and renamed over the old one by `finish`; leaving the `with` block
+    without it removes the temporary file. A file of studies is written as its studies are
+    validated (`read._streamed`), so no more than a batch of them is held at once.
+    """
+
+    #: Rows written to SQLite at a time.
+    _BATCH = 256
+
+    def __init__(self, tmp: str, db: sqlite3.Connection, where: Entry) -> None:
+        self._tmp: str | None = tmp
+        self._db = db
+        self._where = where
+        self._rows: list[tuple[Any, ...]] = []
+        self._terms: list[tuple[str, str, int]] = []
+        self._outcomes: list[tuple[int, str, int, str]] = []
+        self._briefs: list[_Brief] = []
+
+    @classmethod
+    def begin(cls, where: Entry, size: int) -> Writer | None:
+        """A writer for the database of a file of `size` bytes, or None where the cache
+        cannot be written (a directory not this user's own, a full disk...)."""
+        import sqlite3
+        import stat
+        import tempfile
+
+        folder = os.path.dirname(where.file)
         tmp = None
-    except (OSError, ValueError, sqlite3.Error):
-        pass
-    finally:
-        if tmp is not None:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if not _owned(os.lstat(folder), stat.S_IFDIR):  # someone else's: never write into it
+                return None
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".sqlite", dir=folder)
+            os.close(fd)
+            db = sqlite3.connect(tmp)
+            try:
+                db.execute(f"PRAGMA page_size = {_page_size(size)}")
+                db.execute("PRAGMA journal_mode = OFF")
+                db.execute("PRAGMA synchronous = OFF")
+                db.executescript(_SCHEMA)
+            except sqlite3.Error:
+                db.close()
+                raise
+        except (OSError, ValueError, sqlite3.Error):
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            return None
+        return cls(tmp, db, where)
+
+    def add(self, study: Study) -> None:
+        import orjson
+
+        from stemrenal.facets import TERM_FILTERS, facet_terms
+        from stemrenal.registry.cached import LIGHT
+
+        number = len(self._briefs)
+        f = study.facets
+        facets = orjson.dumps(list(f)).decode()
+        # Byte for byte what JSON Lines output writes for the study (`output.json`).
+        dump = study.model_dump(mode="json")
+        record = orjson.dumps(dump).decode()
+        light = orjson.dumps({name: dump[name] for name in LIGHT}).decode()
+        overlaps = orjson.dumps(study.overlaps).decode() if study.overlaps else None
+        self._rows.append((
+            number, study.id, overlaps, facets, _crc(study.id + "\n" + facets), record, _crc(record),
+            light, _crc(light), f.year, f.design, int(f.randomized), f.enrolled, f.follow_up_months,
+            f.cell_source, f.cell_type, f.tissue, f.risk_of_bias,
+        ))  # fmt: skip
+        for t in TERM_FILTERS:
+            self._terms += [(t.facet, term, number) for term in facet_terms(getattr(f, t.facet))]
+        self._outcomes += [(number, e, int(p), c) for e, p, c in f.outcomes]
+        self._briefs.append(_Brief(study.id, list(study.overlaps), f))
+        if len(self._rows) >= self._BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany(f"INSERT INTO study VALUES ({', '.join('?' * 18)})", self._rows)
+        self._db.executemany("INSERT OR IGNORE INTO term VALUES (?, ?, ?)", self._terms)
+        self._db.executemany("INSERT INTO outcome VALUES (?, ?, ?, ?)", self._outcomes)
+        self._rows, self._terms, self._outcomes = [], [], []
+
+    def finish(self, raw: bytes, seen: Stamp, kinds: Sequence[str] = ("study",)) -> str:
+        """Put the database in place: the file's content was `raw`, its stat `seen` before
+        it was read. Returns the content's SHA-256 (see `load_views`)."""
+        import hashlib
+        from typing import cast
+
+        import orjson
+
+        from stemrenal.query import summarise
+
+        self._flush()
+        digest = hashlib.sha256(raw).hexdigest()
+        stored = orjson.dumps(sorted(kinds)).decode()
+        briefs = self._briefs
+        ids = {brief.id for brief in briefs}
+        alone = len(ids) == len(briefs) and all(o in ids for b in briefs for o in b.overlaps)
+        # summarise reads a study's id, overlaps and facets only (tests/test_views.py).
+        studies = cast("Sequence[Study]", briefs)
+        counted = _summary_text(summarise(studies)) if alone and briefs else None
+        meta = (
+            *(self._where.key, self._where.path, *seen, digest, stored, len(briefs), int(alone)),
+            *(counted, None if counted is None else _crc(counted)),
+        )
+        self._db.execute(f"INSERT INTO meta VALUES ({', '.join('?' * 14)})", meta)
+        self._db.commit()
+        self._db.close()
+        assert self._tmp is not None
+        os.replace(self._tmp, self._where.file)
+        self._tmp = None
+        return digest
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever happened, nothing half-written stays behind."""
+        self._db.close()
+        if self._tmp is not None:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(self._tmp)
 
 
 def _summary_text(summary: Summary) -> str:

@@ -14,10 +14,15 @@ toml-rs is used only where it cannot change the result or crash the process:
 - Whatever a piece does not accept, tomli parses the whole file again: every error message
   and its line is tomli's. tests/test_parse.py holds the two to the same dicts and the same
   errors on the toml-test suites and on cut-up registries.
+
+The same cut lets `studies` read a file of studies alone from its bytes a piece at a time
+(with tomli where toml-rs is not installed), so that a large file is never held whole as text
+or as tables while its studies are validated and cached (`read._streamed`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: Brackets a piece may hold for toml-rs to parse it: each level of nesting costs toml-rs
@@ -28,49 +33,97 @@ _NESTING = 256
 _STACK = 4 * 1024 * 1024
 
 _HEADER = "\n[[study]]"
+_MARK = b"\n[[study]]"
+_BOM = b"\xef\xbb\xbf"
+
+Loads = Callable[[str], dict[str, Any]]
+
+
+class Whole(Exception):
+    """The file cannot be read a piece at a time: it must be parsed whole, by `loads`, whose
+    verdict and messages are tomli's."""
 
 
 def loads(text: str) -> dict[str, Any]:
     """The document, as `tomli.loads` returns it (and raising as it does)."""
     fast = _fast_loads()
     if fast is not None and _HEADER in text:
-        data = _in_pieces(text, fast)
-        if data is not None:
-            return data
+        try:
+            return _in_pieces(text, fast)
+        except Whole:
+            pass
     import tomli
 
     return tomli.loads(text)
 
 
-def _in_pieces(text: str, fast: Any) -> dict[str, Any] | None:
-    """The document parsed a study at a time, or None where tomli must parse it whole."""
-    import tomli
-
+def _in_pieces(text: str, fast: Loads) -> dict[str, Any]:
+    """The document parsed a study at a time; Whole where tomli must parse it whole."""
     head, *pieces = ("\n" + text).split(_HEADER)
-    studies: list[Any] = []
-    try:
-        data = _piece(head, fast, tomli.loads)
-        if "study" in data:
-            return None
-        for piece in pieces:
-            part = _piece("[[study]]" + piece, fast, tomli.loads)
-            found = part.get("study")
-            if len(part) != 1 or not isinstance(found, list):
-                return None
-            studies.extend(found)
-    except Exception:  # noqa: BLE001 - toml-rs's errors, tomli's, a RecursionError: all fall back
-        return None
-    data["study"] = studies
+    data = _head(head, fast)
+    data["study"] = [table for piece in pieces for table in _tables("[[study]]" + piece, fast)]
     return data
 
 
-def _piece(text: str, fast: Any, slow: Any) -> dict[str, Any]:
+def studies(raw: bytes) -> Iterator[Any]:
+    """The ``[[study]]`` tables of a file that holds nothing else (nothing but comments before
+    the first), parsed from its bytes one piece at a time: as `loads` would give them, in
+    order. Raises Whole, at once or on the way, for any other file, and for any piece that is
+    not UTF-8 or does not parse alone."""
+    parser = _fast_loads()
+    if parser is None:
+        import tomli
+
+        parser = tomli.loads
+    begin = len(_BOM) if raw.startswith(_BOM) else 0
+    # Each cut is the position of the newline before a header (the first may be virtual).
+    cut = begin - 1 if raw.startswith(_MARK[1:], begin) else raw.find(_MARK, begin)
+    if cut < 0:
+        raise Whole("no [[study]] line")
+    if _head(_text(raw[begin : max(cut, begin)]), parser):
+        raise Whole("keys before the first study")
+    while cut >= 0:
+        after = raw.find(_MARK, cut + 1)
+        yield from _tables(_text(raw[cut + 1 : after if after >= 0 else len(raw)]), parser)
+        cut = after
+
+
+def _text(piece: bytes) -> str:
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Whole("not UTF-8") from None
+
+
+def _head(text: str, fast: Loads) -> dict[str, Any]:
+    """What comes before the first study: anything but a definition of ``study``."""
+    data = _piece(text, fast)
+    if "study" in data:
+        raise Whole("the head defines study")
+    return data
+
+
+def _tables(piece: str, fast: Loads) -> list[Any]:
+    """The study tables of one piece, which must define nothing else."""
+    part = _piece(piece, fast)
+    found = part.get("study")
+    if len(part) != 1 or not isinstance(found, list):
+        raise Whole("a piece defines more than its study")
+    return found
+
+
+def _piece(text: str, fast: Loads) -> dict[str, Any]:
+    import tomli
+
     nested = text.count("[") + text.count("{")
-    result: dict[str, Any] = (fast if nested <= _NESTING else slow)(text)
+    try:
+        result: dict[str, Any] = (fast if nested <= _NESTING else tomli.loads)(text)
+    except Exception as exc:  # toml-rs's errors, tomli's, a RecursionError: all fall back
+        raise Whole("a piece does not parse alone") from exc
     return result
 
 
-def _fast_loads() -> Any:
+def _fast_loads() -> Loads | None:
     """toml-rs's `loads` where it is installed and safe to call here, else None."""
     import threading
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from stemrenal.models import Certainty, Coverage, Excluded, Study, Trial
+    from stemrenal.registry.cached import CachedFile
     from stemrenal.registry.locate import Locator
 
 
@@ -81,7 +82,8 @@ def read_file(
     A clean file is kept in the validated-registry cache (`registry.cache`) and read from
     there while its content is unchanged; a file with problems is checked afresh every time.
     With `lazy`, a cached file comes back as `cached.CachedStudy` stand-ins, which answer
-    like a `Study` but are read without Pydantic (what the query commands use).
+    like a `Study` but are read without Pydantic (what the query commands use); a file read
+    afresh is then cached a study at a time where it can be (`_streamed`).
 
     `kinds` names the records wanted (all of `KINDS` when empty): a command that reads
     studies only parses a trials or coverage file but never validates its records, so a warm
@@ -94,26 +96,20 @@ def read_file(
         if lazy:
             views = registry_cache.load_views(entry, wanted)
             if views is not None:
-                # The one cast of the warm path: the stand-ins answer every attribute a Study has
-                # (tests/test_views.py holds them to it), so the rest of the program reads them
-                # as studies.
-                studies = cast("Sequence[Study]", views)
-                return FileResult(path, studies, (), range(len(views)))  # ids: read on demand
+                return _viewed(path, views)
         else:
             cached = registry_cache.load(entry, wanted)
             if cached is not None:
                 ids = frozenset(study.id for study in cached)
                 return FileResult(path, cached, (), tuple(range(len(cached))), ids)
-    for _ in range(_ATTEMPTS):  # one consistent version of the file, or a clear failure
-        before = registry_cache.stamp(path)
-        result, raw, held = _read_once(path, kinds)
-        if before is None or (not raw and result.problems):  # a pipe, or nothing could be read
-            break
-        if before.same(registry_cache.stamp(path)) and len(raw) == before.size:
-            break
-    else:
-        message = "the file changed while it was being read; run the command again"
-        return FileResult(path, (), (Problem(str(path), None, None, None, message),))
+    raw, problem, before = _consistent(path)
+    if problem is not None:
+        return FileResult(path, (), (problem,))
+    if entry is not None and before is not None and lazy and "study" in wanted:
+        streamed = _streamed(path, entry, raw, before)
+        if streamed is not None:
+            return streamed
+    result, held = _read_once(path, raw, kinds)
     if entry is not None and before is not None and held and not result.problems:
         registry_cache.store(entry, result.studies, raw, before, held)
     return result
@@ -123,22 +119,70 @@ def read_file(
 _ATTEMPTS = 3
 
 
-def _read_once(path: str, kinds: Sequence[str]) -> tuple[FileResult, bytes, tuple[str, ...]]:
-    """The file read, parsed and validated once, its bytes, and the kinds of record it holds
+def _consistent(path: str) -> tuple[bytes, Problem | None, registry_cache.Stamp | None]:
+    """One version of the file's bytes and its stat from before they were read (None for a
+    pipe), or the problem that stops reading it: a file that keeps changing is one."""
+    for _ in range(_ATTEMPTS):
+        before = registry_cache.stamp(path)
+        raw, problem = _read_bytes(path)
+        if before is None or problem is not None:  # a pipe, or nothing could be read
+            return raw, problem, before
+        if before.same(registry_cache.stamp(path)) and len(raw) == before.size:
+            return raw, None, before
+    message = "the file changed while it was being read; run the command again"
+    return b"", Problem(str(path), None, None, None, message), None
+
+
+def _streamed(
+    path: str, where: registry_cache.Entry, raw: bytes, seen: registry_cache.Stamp
+) -> FileResult | None:
+    """A clean file of studies alone, validated and cached a study at a time, then read back
+    as the cache's views: the parsed tables and the models are never all held at once (at
+    10,000 studies that peaked near 10x the file). None when the file is anything else (a
+    problem anywhere, other kinds of record, a piece that does not parse alone) or the cache
+    cannot be written: the caller then reads it whole, and every message is the same.
+    """
+    import sqlite3
+
+    from pydantic import ValidationError
+
+    from stemrenal.models import Study
+    from stemrenal.registry import parse
+
+    writer = registry_cache.Writer.begin(where, len(raw))
+    if writer is None:
+        return None
+    with writer:
+        try:
+            for table in parse.studies(raw):
+                writer.add(Study.model_validate(table))
+            digest = writer.finish(raw, seen)
+        except (parse.Whole, ValidationError, OSError, ValueError, sqlite3.Error):
+            return None
+    views = registry_cache.load_views(where, ("study",), digest)
+    return None if views is None else _viewed(path, views)
+
+
+def _viewed(path: str, views: CachedFile) -> FileResult:
+    """A cached file's studies as views. The one cast of the warm path: the stand-ins answer
+    every attribute a Study has (tests/test_views.py holds them to it), so the rest of the
+    program reads them as studies. Their ids are read on demand."""
+    return FileResult(path, cast("Sequence[Study]", views), (), range(len(views)))
+
+
+def _read_once(path: str, raw: bytes, kinds: Sequence[str]) -> tuple[FileResult, tuple[str, ...]]:
+    """The file's bytes decoded, parsed and validated whole, and the kinds of record it holds
     when the cache can keep it: studies alone, or no studies (then only its lack of them is
     kept); () when it cannot."""
     name = str(path)
-    raw, problem = _read_bytes(path)
-    if problem is not None:
-        return FileResult(path, (), (problem,)), raw, ()
     text, problem = _decode(name, raw)
     if problem is not None:
-        return FileResult(path, (), (problem,)), raw, ()
+        return FileResult(path, (), (problem,)), ()
     data, problem = _parse(name, text)
     if problem is not None:
-        return FileResult(path, (), (problem,)), raw, ()
+        return FileResult(path, (), (problem,)), ()
     held = tuple(data) if set(data) == {"study"} or "study" not in data else ()
-    return _validate(name, text, data, tuple(kinds) or KINDS), raw, held
+    return _validate(name, text, data, tuple(kinds) or KINDS), held
 
 
 def read_text(path: str) -> tuple[str | None, Problem | None]:

@@ -340,6 +340,30 @@ def test_a_problem_found_while_caching_study_by_study_leaves_nothing_behind(
     assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
 
 
+def test_ctrl_c_while_caching_study_by_study_leaves_nothing_behind(
+    write_registry: Callable[..., Path], runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_registry(many(30))
+    real = cache.Writer.add
+    written: list[str] = []
+
+    def add(self: cache.Writer, study: Study) -> None:
+        if len(written) == 10:
+            raise KeyboardInterrupt
+        written.append(study.id)
+        real(self, study)
+
+    monkeypatch.setattr(cache.Writer, "add", add)
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    stopped = runner.invoke(cli, args)
+    assert (stopped.exit_code, stopped.stderr, stopped.stdout) == (130, "Interrupted.\n", "")
+    assert list(cache_dir().iterdir()) == []  # no half-written database, not even a temporary
+    monkeypatch.setattr(cache.Writer, "add", real)
+    again = runner.invoke(cli, args, catch_exceptions=False)
+    assert (again.exit_code, len(again.stdout.splitlines())) == (0, 31)
+    assert len(cache_files()) == 1
+
+
 def test_a_file_that_cannot_be_cut_into_studies_is_read_whole_and_cached(
     tmp_path: Path, runner: CliRunner, parses: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -383,6 +383,19 @@ def test_a_file_that_cannot_be_cut_into_studies_is_read_whole_and_cached(
     assert len(cold.stdout.splitlines()) == 4
 
 
+def test_a_read_for_other_records_never_caches_a_file_of_studies_as_empty(
+    write_registry: Callable[..., Path], runner: CliRunner
+) -> None:
+    """Asked for trials only, the reader leaves a file of studies unvalidated: it must not
+    then be kept as holding none, or every later query would find it empty."""
+    path = write_registry(many(3))
+    found = registry.inspect([path], lazy=True, kinds=("trial",))
+    assert (len(found.studies), found.problems) == (0, [])
+    assert cache_files() == []
+    listed = runner.invoke(cli, ["--registry", str(path), "list", "--format", "csv"])
+    assert (listed.exit_code, len(listed.stdout.splitlines())) == (0, 4)
+
+
 def test_duplicates_across_cached_files_still_name_file_and_line(
     write_registry: Callable[..., Path], runner: CliRunner
 ) -> None:

@@ -172,17 +172,19 @@ def _viewed(path: str, views: CachedFile) -> FileResult:
 
 def _read_once(path: str, raw: bytes, kinds: Sequence[str]) -> tuple[FileResult, tuple[str, ...]]:
     """The file's bytes decoded, parsed and validated whole, and the kinds of record it holds
-    when the cache can keep it: studies alone, or no studies (then only its lack of them is
-    kept); () when it cannot."""
+    when the cache can keep it: studies alone (validated, so only when they were wanted), or
+    no studies (then only its lack of them is kept); () when it cannot."""
     name = str(path)
+    wanted = tuple(kinds) or KINDS
     text, problem = _decode(name, raw)
     if problem is not None:
         return FileResult(path, (), (problem,)), ()
     data, problem = _parse(name, text)
     if problem is not None:
         return FileResult(path, (), (problem,)), ()
-    held = tuple(data) if set(data) == {"study"} or "study" not in data else ()
-    return _validate(name, text, data, tuple(kinds) or KINDS), held
+    studies_alone = set(data) == {"study"} and "study" in wanted
+    held = tuple(data) if studies_alone or "study" not in data else ()
+    return _validate(name, text, data, wanted), held
 
 
 def read_text(path: str) -> tuple[str | None, Problem | None]:

@@ -285,8 +285,10 @@ def test_a_file_with_problems_is_never_cached(
 
 
 def many(count: int) -> str:
-    """A file of `count` studies, each the minimal one under its own id."""
-    return "".join(MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{n}"') for n in range(count))
+    """A file of `count` studies, each the minimal one under its own id; its first line is
+    the first study's header."""
+    studies = (MINIMAL.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{n}"') for n in range(count))
+    return "".join(studies).lstrip()
 
 
 def test_a_cold_query_validates_and_caches_one_study_at_a_time(

@@ -281,7 +281,7 @@ def test_many_variants_of_the_valid_suite_are_read_a_study_at_a_time(piece_parse
     as their head, reads a study at a time where it defines nothing outside the study."""
     texts = [read(path) or "" for path in VALID_FILES]
     read_so = [streamed(v)[0] == "data" for text in texts for v in variants(text)]
-    assert sum(read_so) >= 150
+    assert sum(read_so) >= 300
 
 
 @pytest.mark.parametrize("path", INVALID_FILES, ids=lambda p: str(p.relative_to(TOML_TEST_INVALID)))
@@ -304,6 +304,14 @@ def test_the_bundled_studies_are_read_a_study_at_a_time(piece_parser: str) -> No
     raw = (bundled_path() / "studies.toml").read_bytes()
     assert list(parse.studies(raw)) == tomli.loads(raw.decode("utf-8"))["study"]
     assert list(parse.studies(b"\xef\xbb\xbf" + raw)) == tomli.loads(raw.decode())["study"]
+
+
+@pytest.mark.parametrize("head", [b"", b"\xef\xbb\xbf", b"# studies\n", b"\xef\xbb\xbf\n\n"])
+def test_a_file_whose_first_line_is_a_study_is_read_a_study_at_a_time(
+    head: bytes, piece_parser: str
+) -> None:
+    raw = head + (MINIMAL.lstrip() * 2).replace("doe-2020-ckd", "x", 1).encode()
+    assert list(parse.studies(raw)) == tomli.loads(raw.decode("utf-8-sig"))["study"]
 
 
 @pytest.mark.parametrize(

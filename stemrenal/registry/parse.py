@@ -76,16 +76,17 @@ def studies(raw: bytes) -> Iterator[Any]:
 
         parser = tomli.loads
     begin = len(_BOM) if raw.startswith(_BOM) else 0
-    # Each cut is the position of the newline before a header (the first may be virtual).
-    cut = begin - 1 if raw.startswith(_MARK[1:], begin) else raw.find(_MARK, begin)
-    if cut < 0:
+    # Each piece starts at a header at the start of a line: the file's first, or after "\n".
+    after = raw.find(_MARK, begin)
+    start = begin if raw.startswith(_MARK[1:], begin) else after + 1 if after >= 0 else -1
+    if start < 0:
         raise Whole("no [[study]] line")
-    if _head(_text(raw[begin : max(cut, begin)]), parser):
+    if _head(_text(raw[begin:start]), parser):
         raise Whole("keys before the first study")
-    while cut >= 0:
-        after = raw.find(_MARK, cut + 1)
-        yield from _tables(_text(raw[cut + 1 : after if after >= 0 else len(raw)]), parser)
-        cut = after
+    while start >= 0:
+        after = raw.find(_MARK, start)
+        yield from _tables(_text(raw[start : after if after >= 0 else len(raw)]), parser)
+        start = after + 1 if after >= 0 else -1
 
 
 def _text(piece: bytes) -> str:

@@ -367,12 +367,16 @@ def test_ctrl_c_while_caching_study_by_study_leaves_nothing_behind(
 
 
 def test_a_file_that_cannot_be_cut_into_studies_is_read_whole_and_cached(
-    tmp_path: Path, runner: CliRunner, parses: list[str], monkeypatch: pytest.MonkeyPatch
+    write_registry: Callable[..., Path],
+    runner: CliRunner,
+    parses: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """CRLF line ends leave each piece ending in a bare CR, which no piece parses alone: the
-    file is parsed whole, as before, and cached all the same."""
-    path = tmp_path / "crlf.toml"
-    path.write_bytes(many(3).replace("\n", "\r\n").encode())
+    """A note that holds a line starting with [[study]] ends a piece inside a string, which
+    does not parse alone: the file is parsed whole, as before, and cached all the same."""
+    note = 'curation_notes = ["""\n[[study]] is not a header here\n"""]\n'
+    sources = 'sources = ["https://example.org/abstract"]\n'
+    path = write_registry(many(3).replace(sources, sources + note, 1))
     cut: list[bool] = []
     real = read._streamed
     monkeypatch.setattr(read, "_streamed", lambda *a: cut.append(True) or real(*a))
@@ -385,17 +389,20 @@ def test_a_file_that_cannot_be_cut_into_studies_is_read_whole_and_cached(
     assert len(cold.stdout.splitlines()) == 4
 
 
-def test_a_read_for_other_records_never_caches_a_file_of_studies_as_empty(
-    write_registry: Callable[..., Path], runner: CliRunner
+def test_a_crlf_file_is_read_a_study_at_a_time(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Asked for trials only, the reader leaves a file of studies unvalidated: it must not
-    then be kept as holding none, or every later query would find it empty."""
-    path = write_registry(many(3))
-    found = registry.inspect([path], lazy=True, kinds=("trial",))
-    assert (len(found.studies), found.problems) == (0, [])
-    assert cache_files() == []
-    listed = runner.invoke(cli, ["--registry", str(path), "list", "--format", "csv"])
-    assert (listed.exit_code, len(listed.stdout.splitlines())) == (0, 4)
+    path = tmp_path / "crlf.toml"
+    path.write_bytes(many(3).replace("\n", "\r\n").encode())
+    written: list[str] = []
+    real = cache.Writer.add
+    monkeypatch.setattr(cache.Writer, "add", lambda self, s: written.append(s.id) or real(self, s))
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    cold = runner.invoke(cli, args, catch_exceptions=False)
+    bypassed = runner.invoke(cli, ["--no-cache", *args], catch_exceptions=False)
+    assert written == [f"doe-2020-ckd-{n}" for n in range(3)]
+    assert cold.stdout == bypassed.stdout
+    assert len(cold.stdout.splitlines()) == 4
 
 
 def test_duplicates_across_cached_files_still_name_file_and_line(

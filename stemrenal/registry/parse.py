@@ -85,7 +85,10 @@ def studies(raw: bytes) -> Iterator[Any]:
         raise Whole("keys before the first study")
     while start >= 0:
         after = raw.find(_MARK, start)
-        yield from _tables(_text(raw[start : after if after >= 0 else len(raw)]), parser)
+        piece = raw[start : after if after >= 0 else len(raw)]
+        if after >= 0 and piece.endswith(b"\r"):  # a CRLF line end, cut before its LF
+            piece = piece[:-1]
+        yield from _tables(_text(piece), parser)
         start = after + 1 if after >= 0 else -1
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stemrenal import registry
 from stemrenal.cli import cli
@@ -403,6 +405,65 @@ def test_a_crlf_file_is_read_a_study_at_a_time(
     assert written == [f"doe-2020-ckd-{n}" for n in range(3)]
     assert cold.stdout == bypassed.stdout
     assert len(cold.stdout.splitlines()) == 4
+
+
+#: Parts of registry files that read a study at a time (the unknown overlap is a problem
+#: only across the registry), and parts that send a file to the whole read: an invalid
+#: study, a head key, another kind of record, a cut inside a string.
+STREAMED_PARTS = [
+    MINIMAL,
+    MINIMAL.lstrip(),
+    MINIMAL.replace("\n", "\r\n"),
+    MINIMAL.replace('"6 months"\n', '"6 months"\noverlaps = ["nobody-2020-ckd"]\n', 1),
+    "# a comment\n",
+    "\n",
+]
+WHOLE_PARTS = [
+    MINIMAL.replace("year = 2020", "year = 1900"),
+    MINIMAL.replace("enrolled = 10", "enrolled = 0"),
+    'title = "a head key"\n',
+    '\n[[trial]]\nid = "NCT00000001"\n',
+    'x = """\n[[study]]\n"""\n',
+    "\n[[study]]\n",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(STREAMED_PARTS), min_size=1, max_size=5),
+    spoilt=st.one_of(st.none(), st.tuples(st.sampled_from([*WHOLE_PARTS, b"\xe4"]), st.integers())),
+    renamed=st.booleans(),
+    bom=st.booleans(),
+)
+def test_a_cold_read_answers_as_the_uncached_read_for_any_file(
+    tmp_path_factory: pytest.TempPathFactory,
+    parts: list[str],
+    spoilt: tuple[str | bytes, int] | None,
+    renamed: bool,
+    bom: bool,
+) -> None:
+    """Whether a file is read a study at a time or whole (half the examples have one part
+    that sends it to the whole read, such as a byte that is not UTF-8), cold and warm runs
+    print, report and exit exactly as --no-cache does, and leave no temporary database."""
+    pieces = [
+        (part.replace('"doe-2020-ckd"', f'"doe-2020-ckd-{n}"') if renamed else part).encode()
+        for n, part in enumerate(parts)
+    ]
+    if spoilt is not None:
+        part, at = spoilt
+        pieces.insert(at % (len(pieces) + 1), part if isinstance(part, bytes) else part.encode())
+    raw = (b"\xef\xbb\xbf" if bom else b"") + b"".join(pieces)
+    folder = tmp_path_factory.mktemp("any")
+    path = folder / "registry.toml"
+    path.write_bytes(raw)
+    env = {"XDG_CACHE_HOME": str(folder / "cache")}
+    runner = CliRunner()
+    args = ["--registry", str(path), "list", "--format", "csv"]
+    runs = [runner.invoke(cli, [*first, *args], env=env) for first in ([], [], ["--no-cache"])]
+    assert len({(r.exit_code, r.stdout, r.stderr) for r in runs}) == 1, runs[-1].stderr
+    assert runs[0].exception is None or isinstance(runs[0].exception, SystemExit)
+    left = list((folder / "cache" / "stemrenal").glob(".tmp-*"))
+    assert left == []
 
 
 def test_duplicates_across_cached_files_still_name_file_and_line(

@@ -323,8 +323,9 @@ def test_a_file_whose_first_line_is_a_study_is_read_a_study_at_a_time(
         MINIMAL.encode() + b"\n[[trial]]\nid = 1\n",
         MINIMAL.encode() + b'\n[[study]]\nid = "caf\xe9"\n',  # Latin-1, not UTF-8
         b"\xe9\n" + MINIMAL.encode(),
+        b"\xef\xbb\xbf\xef\xbb\xbf# two BOMs: tomli refuses the second\n" + MINIMAL.encode(),
     ],
-    ids=["empty", "comments only", "head keys", "a trial", "not UTF-8", "head not UTF-8"],
+    ids=["empty", "comments only", "head keys", "a trial", "not UTF-8", "head not UTF-8", "2 BOMs"],
 )
 def test_a_file_of_anything_but_studies_is_read_whole(raw: bytes, piece_parser: str) -> None:
     with pytest.raises(parse.Whole):

@@ -23,7 +23,7 @@ or as tables while its studies are validated and cached (`read._streamed`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, AnyStr
 
 #: Brackets a piece may hold for toml-rs to parse it: each level of nesting costs toml-rs
 #: up to 3 KB of stack, so 256 levels stay under 1 MB of the main thread's 8 MB.
@@ -47,7 +47,7 @@ class Whole(Exception):
 def loads(text: str) -> dict[str, Any]:
     """The document, as `tomli.loads` returns it (and raising as it does)."""
     fast = _fast_loads()
-    if fast is not None and _HEADER in text:
+    if fast is not None:
         try:
             return _in_pieces(text, fast)
         except Whole:
@@ -59,9 +59,12 @@ def loads(text: str) -> dict[str, Any]:
 
 def _in_pieces(text: str, fast: Loads) -> dict[str, Any]:
     """The document parsed a study at a time; Whole where tomli must parse it whole."""
-    head, *pieces = ("\n" + text).split(_HEADER)
+    cut = _cut(text, 0, _HEADER, "\r")
+    if cut is None:
+        raise Whole("no [[study]] line")
+    head, pieces = cut
     data = _head(head, fast)
-    data["study"] = [table for piece in pieces for table in _tables("[[study]]" + piece, fast)]
+    data["study"] = [table for piece in pieces for table in _tables(piece, fast)]
     return data
 
 
@@ -75,20 +78,35 @@ def studies(raw: bytes) -> Iterator[Any]:
         import tomli
 
         parser = tomli.loads
-    begin = len(_BOM) if raw.startswith(_BOM) else 0
-    # Each piece starts at a header at the start of a line: the file's first, or after "\n".
-    after = raw.find(_MARK, begin)
-    start = begin if raw.startswith(_MARK[1:], begin) else after + 1 if after >= 0 else -1
-    if start < 0:
+    cut = _cut(raw, len(_BOM) if raw.startswith(_BOM) else 0, _MARK, b"\r")
+    if cut is None:
         raise Whole("no [[study]] line")
-    if _head(_text(raw[begin:start]), parser):
+    head, pieces = cut
+    if _head(_text(head), parser):
         raise Whole("keys before the first study")
-    while start >= 0:
-        after = raw.find(_MARK, start)
-        piece = raw[start : after if after >= 0 else len(raw)]
-        if after >= 0 and piece.endswith(b"\r"):  # a CRLF line end, cut before its LF
-            piece = piece[:-1]
+    for piece in pieces:
         yield from _tables(_text(piece), parser)
+
+
+def _cut(
+    data: AnyStr, begin: int, mark: AnyStr, cr: AnyStr
+) -> tuple[AnyStr, Iterator[AnyStr]] | None:
+    """Where a file (its text, or its bytes from `begin`) is cut: the head before its first
+    line that starts with ``[[study]]``, and each piece from such a line to the next; None
+    when no line does. A piece cut just after a CR ends without it: that CR began the CRLF
+    line end whose LF starts the next piece's line."""
+    after = data.find(mark, begin)
+    start = begin if data.startswith(mark[1:], begin) else after + 1 if after >= 0 else -1
+    if start < 0:
+        return None
+    return data[begin:start], _pieces(data, start, mark, cr)
+
+
+def _pieces(data: AnyStr, start: int, mark: AnyStr, cr: AnyStr) -> Iterator[AnyStr]:
+    while start >= 0:
+        after = data.find(mark, start)
+        piece = data[start : after if after >= 0 else len(data)]
+        yield piece[:-1] if after >= 0 and piece.endswith(cr) else piece
         start = after + 1 if after >= 0 else -1
 
 
@@ -101,6 +119,8 @@ def _text(piece: bytes) -> str:
 
 def _head(text: str, fast: Loads) -> dict[str, Any]:
     """What comes before the first study: anything but a definition of ``study``."""
+    if text.startswith("\ufeff"):  # toml-rs skips it as a byte-order mark; tomli refuses it
+        raise Whole("U+FEFF at the start of the text")
     data = _piece(text, fast)
     if "study" in data:
         raise Whole("the head defines study")
